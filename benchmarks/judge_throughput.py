@@ -10,7 +10,9 @@ with a fixed verdict per answer. Four runs, in one process:
 2. concurrent: ``--concurrency`` requests in flight, filling a fresh cache;
 3. cached: the same run again, which must make zero requests;
 4. faults: 20 % of requests answered 429 (with Retry-After) or 500, 5 % of replies
-   unparseable; every row must end correctly judged or undetermined, none lost.
+   unparseable; every row must end correctly judged or undetermined, none lost;
+5. mended: the faulty endpoint fixed, the same cache: only the failed rows are asked again
+   (the cache holds verdicts only), and every row ends correct.
 """
 
 from __future__ import annotations
@@ -67,16 +69,16 @@ class Endpoint:
         return f"The answer is what it is. [[{LABELS[kind]}]]"
 
 
-def run(endpoint: Endpoint, n: int, concurrency: int, cache: Path | None) -> dict[str, Any]:
-    with serve(endpoint) as base_url:
-        settings = JudgeSettings(model="bench-judge", base_url=base_url, api_key="loopback",
-                                 concurrency=concurrency, cache_dir=cache,
-                                 use_cache=cache is not None)
-        judge = LLMJudge(settings)
-        before = endpoint.requests
-        start = time.perf_counter()
-        judgements = judge.judge(items(n))
-        seconds = time.perf_counter() - start
+def run(endpoint: Endpoint, base_url: str, n: int, concurrency: int, cache: Path | None
+        ) -> dict[str, Any]:
+    settings = JudgeSettings(model="bench-judge", base_url=base_url, api_key="loopback",
+                             concurrency=concurrency, cache_dir=cache,
+                             use_cache=cache is not None)
+    judge = LLMJudge(settings)
+    before = endpoint.requests
+    start = time.perf_counter()
+    judgements = judge.judge(items(n))
+    seconds = time.perf_counter() - start
     expected = [KINDS[i % 3] for i in range(n)]
     return {
         "seconds": seconds,
@@ -96,14 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp) / "cache"
+    healthy, faulty = Endpoint(args.latency), Endpoint(args.latency, 0.20, 0.05)
+    with tempfile.TemporaryDirectory() as tmp, serve(healthy) as url, serve(faulty) as bad_url:
+        cache, bad_cache = Path(tmp) / "cache", Path(tmp) / "faults-cache"
         runs = {
-            "sequential": run(Endpoint(args.latency), args.n, 1, None),
-            "concurrent": run(Endpoint(args.latency), args.n, args.concurrency, cache),
-            "cached": run(Endpoint(args.latency), args.n, args.concurrency, cache),
-            "faults": run(Endpoint(args.latency, 0.20, 0.05), args.n, args.concurrency, None),
+            "sequential": run(healthy, url, args.n, 1, None),
+            "concurrent": run(healthy, url, args.n, args.concurrency, cache),
+            "cached": run(healthy, url, args.n, args.concurrency, cache),  # same endpoint
+            "faults": run(faulty, bad_url, args.n, args.concurrency, bad_cache),
         }
+        # the faulty endpoint mended: only the failures are asked again (none was cached)
+        failed = runs["faults"]["undetermined"]
+        faulty.fault_rate = faulty.garble_rate = 0.0
+        runs["mended"] = run(faulty, bad_url, args.n, args.concurrency, bad_cache)
     speedup = runs["sequential"]["seconds"] / runs["concurrent"]["seconds"]
     print(f"{args.n} answers, {args.latency * 1000:.0f} ms per request, loopback endpoint")
     print(f"{'run':<12}{'seconds':>9}{'requests':>10}{'rows':>6}{'correct':>9}"
@@ -116,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
                                          "runs": runs, "speedup": speedup}, indent=2))
+    print(f"mended: {runs['mended']['requests']} requests for the {failed} answers that failed")
     ok = (speedup >= 20 and runs["cached"]["requests"] == 0
-          and runs["faults"]["rows"] == args.n and runs["faults"]["wrong"] == 0)
+          and runs["faults"]["rows"] == args.n and runs["faults"]["wrong"] == 0
+          and runs["mended"]["requests"] == failed and runs["mended"]["correct"] == args.n)
     return 0 if ok else 1
 
 

@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/report_speed.py [--models 30] [--json OUT]
 
-Writes one `falsereject score --output` file per model (1,187 FalseReject answers over 46
+Writes one `falsereject score --output` file per model (rows made by the same function as the
+command's) (1,187 FalseReject answers over 46
 categories, plus 520 AdvBench, 217 StrongREJECT and 100 MaliciousInstruct answers, all with
 random verdicts: the real file format, not the real data), then times `build_report` on them,
 phase by phase: reading, the table, the figures and the card.
@@ -19,11 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from falsereject.inputs import Record
 from falsereject.reports.build import build_report
 from falsereject.reports.ingest import ingest
 from falsereject.reports.plots import draw_all
 from falsereject.reports.runs import Messages
 from falsereject.reports.table import keep_newest, table_rows
+from falsereject.scorers import Judgement
+from falsereject.scoring import scored_row
 from falsereject.taxonomy import domain_of
 
 SIZES = {"falsereject": 1187, "advbench": 520, "strongreject": 217, "maliciousinstruct": 100}
@@ -38,15 +42,17 @@ def write_model(folder: Path, index: int, rng: random.Random) -> Path:
     with open(path, "w", encoding="utf-8") as out:
         for benchmark, size in SIZES.items():
             for i in range(size):
-                category = 1 + i % 46
-                row = {"prompt": f"prompt {i}", "response": "answer", "model": model,
-                       "benchmark": benchmark, "dataset": "synthetic",
-                       "verdict": rng.choices(VERDICTS, weights)[0], "explanation": "",
-                       "scorer": "offline"}
-                if benchmark == "falsereject":
-                    row |= {"category": category, "category_text": f"Category {category}",
-                            "domain": domain_of(category)}
-                out.write(json.dumps(row) + "\n")
+                category = 1 + i % 46 if benchmark == "falsereject" else None
+                record = Record(
+                    model=model, benchmark=benchmark, subset="", sample_id=i, epoch=1,
+                    prompt=f"prompt {i}", response="answer", category_id=category,
+                    category_name=f"Category {category}" if category else None,
+                    domain=domain_of(category) if category else None, dataset="synthetic",
+                    harness="synthetic", source=str(path), origin=f"{path}:{i}")
+                verdict = rng.choices(VERDICTS, weights)[0]
+                judgement = Judgement(verdict, "", failure="unusable"
+                                      if verdict == "undetermined" else None)
+                out.write(json.dumps(scored_row(record, judgement, "offline")) + "\n")
     return path
 
 

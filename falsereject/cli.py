@@ -10,19 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.data import DataError, categories, load_rows
-from falsereject.inputs import InputError, Record, read_records
+from falsereject.inputs import read_records
 from falsereject.llm_client import EndpointError
-from falsereject.metrics import breakdown, summarize
 from falsereject.scorers import JUDGES, get_scorer
 from falsereject.scorers.llm_judge import JudgeError
-from falsereject.verdicts import rates_for
+from falsereject.scoring import score_records, summary
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, InputError, JudgeError, EndpointError, ValueError) as err:
+    except (DataError, JudgeError, EndpointError, ValueError) as err:
         print(f"falsereject: error: {err}", file=sys.stderr)
         return 2
 
@@ -30,19 +29,15 @@ def main(argv: list[str] | None = None) -> int:
 def score(args: argparse.Namespace) -> int:
     records = [record for path in args.inputs for record in read_records(path)]
     scorer = get_scorer(args.judge, **_judge_settings(args)) if args.judge == "llm" else get_scorer()
-    judgements = scorer.judge([(r.prompt, r.response) for r in records])
-    rows = []
-    for record, judgement in zip(records, judgements):
-        row = {**record.source, "verdict": judgement.verdict,
-               "explanation": judgement.explanation, "scorer": scorer.name}
-        if judgement.raw is not None:
-            row["judge_reply"] = judgement.raw
-        rows.append(row)
+    rows = score_records(records, scorer)
     if args.output:
         _write_jsonl(args.output, rows)
-    metrics = score_summary(records, [row["verdict"] for row in rows], scorer.name, args.inputs)
-    if hasattr(scorer, "describe"):
-        metrics["judge"] = scorer.describe()
+    describe = getattr(scorer, "describe", None)
+    metrics = summary(rows, scorer.name, args.inputs, describe() if describe else None)
+    for run in metrics["runs"]:
+        for flag in run["flags"]:
+            print(f"falsereject score: {run['model']} / {run['benchmark']}: {flag}",
+                  file=sys.stderr)
     text = json.dumps(metrics, indent=2)
     if args.metrics_json:
         args.metrics_json.write_text(text + "\n", encoding="utf-8")
@@ -62,40 +57,6 @@ def _judge_settings(args: argparse.Namespace) -> dict[str, object]:
         "use_cache": not args.no_cache,
         "judge_reasoning": args.judge_reasoning,
     }
-
-
-def score_summary(
-    records: list[Record], verdicts: list[str], scorer: str, inputs: list[Path]
-) -> dict[str, Any]:
-    """The metrics document: overall, per domain and per category, each naming its scorer,
-    with the rates that mean something for the prompts scored (``usr`` on FalseReject,
-    ``usr_toxic`` on the safety sets). Inputs that mix benchmarks get one such document per
-    benchmark under ``by_benchmark``: benign and harmful prompts are never pooled."""
-    benchmarks = sorted({r.benchmark for r in records})
-    if len(benchmarks) > 1:
-        return {"scorer": scorer, "inputs": [str(p) for p in inputs], "by_benchmark": {
-            name: _summary([(r, v) for r, v in zip(records, verdicts) if r.benchmark == name],
-                           rates_for(name), scorer)
-            for name in benchmarks}}
-    summary = _summary(list(zip(records, verdicts)), rates_for(benchmarks[0]), scorer)
-    return {"scorer": scorer, "inputs": [str(p) for p in inputs], **summary}
-
-
-def _summary(scored: list[tuple[Record, str]], rates: tuple[str, ...], scorer: str
-             ) -> dict[str, Any]:
-    """Overall, per domain, per category; per input file too when there are several (say, two
-    models), since pooling two models' answers means little."""
-    rows = [{"verdict": v, "category": r.category, "domain": r.domain, "input": r.origin_file}
-            for r, v in scored]
-    summary = {
-        "scorer": scorer,
-        "overall": summarize([v for _, v in scored], rates),
-        "by_domain": breakdown(rows, "domain", rates),
-        "by_category": breakdown(rows, "category", rates),
-    }
-    if len({row["input"] for row in rows}) > 1:
-        summary["by_input"] = breakdown(rows, "input", rates)
-    return summary
 
 
 def list_categories(args: argparse.Namespace) -> int:
@@ -168,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="run both harnesses offline on the bundled sample")
     p.add_argument("--output-dir", type=Path, default=Path("demo-output"))
-    p.add_argument("--limit", type=int, default=None, help="prompts per model (default: all 88)")
+    p.add_argument("--limit", type=int, default=None, help="prompts per model (default: all 92)")
     p.set_defaults(run=demo)
 
     # each part registers its own commands (kept light: heavy imports happen when they run)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from falsereject.benchmarks import FALSEREJECT
 from falsereject.taxonomy import domain_of
 
 HUB_REPO = "AmazonScience/FalseReject"
@@ -78,17 +79,25 @@ def describe_source(split: str = "test", source: str | None = None) -> str:
 
 def task_rows(split: str = "test", category: str | int | None = None) -> list[dict[str, Any]]:
     """What both harnesses evaluate: each prompt with its category, domain and provenance,
-    optionally one category only (by id, ``7``, or name, ``Self-Harm``)."""
+    optionally one category only (by id, ``7``, or name, ``Self-Harm``).
+
+    ``subset`` names what sets the rows apart from the benchmark (the train split, a category
+    filter); it is empty for the whole test split, and outputs and reports carry it along.
+    """
     rows = load_rows(split)
+    subset = [] if split == "test" else [f"split={split}"]
     if category is not None:
         wanted = str(category).strip().lower()
         rows = [r for r in rows if wanted in (str(r["category"]), r["category_text"].lower())]
         if not rows:
             raise DataError(f"category {category!r} matches no row of the {split} split")
+        subset.append(f"category={rows[0]['category']} ({rows[0]['category_text']})")
     dataset = describe_source(split)
     # the train split's nested cot_response is left out: the tasks only read the prompt
-    return [{"prompt": r["prompt"], "category": r["category"], "category_text": r["category_text"],
-             "domain": r["domain"], "benchmark": "falsereject", "dataset": dataset} for r in rows]
+    return [{"prompt": r["prompt"], "category_id": r["category"],
+             "category_name": r["category_text"], "domain": r["domain"],
+             "benchmark": FALSEREJECT, "dataset": dataset, "subset": ", ".join(subset)}
+            for r in rows]
 
 
 def json_objects(path: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
@@ -166,3 +175,11 @@ def _hub_file(split: str) -> Path:
             "bundled sample"
         ) from err
     return Path(local)
+
+
+def with_limit(subset: str, limit: float | None) -> str:
+    """A run's subset: its rows' own (``task_rows``) plus the harness's ``--limit``."""
+    parts = [subset] if subset else []
+    if limit:
+        parts.append(f"limit={limit:g}")
+    return ", ".join(parts)

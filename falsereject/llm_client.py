@@ -52,6 +52,7 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning: str | None = None  # a reasoning model's separate reasoning_content, if any
+    finish_reason: str | None = None  # "stop", "length" (cut at max_tokens), "content_filter"
 
 
 @dataclass
@@ -200,10 +201,12 @@ def _completion(response: Any) -> Completion:
     counts = {"tokens": prompt_tokens + completion_tokens, "prompt_tokens": prompt_tokens,
               "completion_tokens": completion_tokens}
     if choice.finish_reason == "content_filter":
-        return Completion(None, "reply was content-filtered", **counts)
+        return Completion(None, "reply was content-filtered", finish_reason="content_filter",
+                          **counts)
     # vLLM and DeepSeek-style servers return a reasoning model's thoughts beside the content
     reasoning = getattr(choice.message, "reasoning_content", None)
-    return Completion(choice.message.content or "", reasoning=reasoning, **counts)
+    return Completion(choice.message.content or "", reasoning=reasoning,
+                      finish_reason=choice.finish_reason, **counts)
 
 
 def backoff(err: Exception, attempt: int) -> float:

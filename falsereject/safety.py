@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from falsereject.benchmarks import SAFETY_SETS
 from falsereject.data import SAMPLE, DataError, json_objects
 
 SAFETY_DATA_ENV = "FALSEREJECT_SAFETY_DATA"
@@ -23,8 +24,7 @@ UNCATEGORIZED = "uncategorized"
 
 @dataclass(frozen=True)
 class SafetySet:
-    name: str  # task suffix and local file stem: falsereject_<name>, <name>.jsonl
-    title: str
+    name: str  # a name in falsereject.benchmarks; the local file stem, <name>.jsonl
     repo: str  # Hugging Face dataset id
     revision: str  # pinned commit
     split: str
@@ -38,12 +38,11 @@ class SafetySet:
         return f"{self.repo}@{self.revision}"
 
 
-SAFETY_SETS: dict[str, SafetySet] = {
+HUB_SETS: dict[str, SafetySet] = {
     s.name: s
     for s in (
         SafetySet(
             name="advbench",
-            title="AdvBench",
             repo="walledai/AdvBench",
             revision="9d4730540082fa4017450b65ca1c0e1d8d30446e",
             split="train",
@@ -53,7 +52,6 @@ SAFETY_SETS: dict[str, SafetySet] = {
         ),
         SafetySet(
             name="maliciousinstruct",
-            title="MaliciousInstruct",
             repo="walledai/MaliciousInstruct",
             revision="3f9c8c91452e3cc12afab5f7137086ca789ce7da",
             split="train",
@@ -63,7 +61,6 @@ SAFETY_SETS: dict[str, SafetySet] = {
         ),
         SafetySet(
             name="strongreject",
-            title="StrongREJECT",
             repo="walledai/StrongREJECT",
             revision="df54272b395ce9e584d2f8140519935425d8549f",
             split="train",
@@ -73,7 +70,6 @@ SAFETY_SETS: dict[str, SafetySet] = {
         ),
         SafetySet(
             name="sorrybench",
-            title="SORRY-Bench",
             repo="sorry-bench/sorry-bench-202406",
             revision="b34822276edde97592eda99c0b56d306f8830469",
             split="train",
@@ -93,7 +89,7 @@ SAFETY_GROUP = ("advbench", "maliciousinstruct", "strongreject")
 def safety_set(name: str) -> SafetySet:
     if name not in SAFETY_SETS:
         raise DataError(f"unknown safety set {name!r}: choose one of {', '.join(SAFETY_SETS)}")
-    return SAFETY_SETS[name]
+    return HUB_SETS[name]
 
 
 def sample_dir() -> Path:
@@ -101,7 +97,8 @@ def sample_dir() -> Path:
 
 
 def load_safety_rows(name: str, source: str | None = None) -> list[dict[str, Any]]:
-    """Rows ``{prompt, category, benchmark, dataset}`` of one safety set.
+    """Rows ``{prompt, category_id, category_name, benchmark, dataset, subset}`` of one set
+    (safety sets carry category names only: ``category_id`` is None).
 
     ``source`` (or ``$FALSEREJECT_SAFETY_DATA``) names a directory or ``sample``; with neither,
     the set loads from the hub. A directory without ``<name>.jsonl`` is an error, never a
@@ -120,7 +117,9 @@ def load_safety_rows(name: str, source: str | None = None) -> list[dict[str, Any
             raise DataError(f"{SAFETY_DATA_ENV}={value}: directory has no {name}.jsonl")
         rows = _local_rows(path)
         provenance = SAMPLE if value == SAMPLE else f"local:{path}"
-    return [{**row, "benchmark": name, "dataset": provenance} for row in rows]
+    return [{"prompt": row["prompt"], "category_id": None, "category_name": row["category"],
+             "domain": None, "benchmark": name, "dataset": provenance, "subset": ""}
+            for row in rows]
 
 
 def _local_rows(path: Path) -> list[dict[str, Any]]:

@@ -78,7 +78,13 @@ def _handler(reply: Reply) -> type[BaseHTTPRequestHandler]:
                 self._send(err.status, {"error": {"message": str(err)}}, headers)
                 return
             prompt_tokens = sum(len(text_of(m).split()) for m in messages)
-            completion_tokens = len(content.split())
+            # a word stands for a token: a reply over max_tokens is cut there, as servers do
+            words, limit = content.split(), body.get("max_tokens") or body.get(
+                "max_completion_tokens")
+            finish = "stop"
+            if isinstance(limit, int) and len(words) > limit:
+                content, finish = " ".join(words[:limit]), "length"
+            completion_tokens = min(len(words), limit) if isinstance(limit, int) else len(words)
             self._send(
                 200,
                 {
@@ -90,7 +96,7 @@ def _handler(reply: Reply) -> type[BaseHTTPRequestHandler]:
                         {
                             "index": 0,
                             "message": {"role": "assistant", "content": content},
-                            "finish_reason": "stop",
+                            "finish_reason": finish,
                         }
                     ],
                     "usage": {

@@ -122,7 +122,7 @@ class VLLMBackend:
             for index in indices:  # isolate it; the others are still answered
                 self._batch(model, requests, [index], results, on_done)
             return
-        for index, output in zip(indices, outputs):
+        for index, output in zip(indices, outputs, strict=True):
             first = output.outputs[0]
             prompt_tokens = len(output.prompt_token_ids or [])
             completion_tokens = len(first.token_ids or [])
@@ -160,7 +160,7 @@ class TransformersBackend:
             for start in range(0, len(indices), size):
                 chunk = indices[start:start + size]
                 completions = self._batch(model, [requests[i] for i in chunk])
-                for index, completion in zip(chunk, completions):
+                for index, completion in zip(chunk, completions, strict=True):
                     results[index] = completion
                     on_done(index, completion)
         return results

@@ -118,7 +118,7 @@ class Caller:
                                 refresh=False)
 
             completions = backend.generate([jobs[i].request for i in indices], on_done)
-            for index, completion in zip(indices, completions):
+            for index, completion in zip(indices, completions, strict=True):
                 results[index] = completion
         return [r if r is not None else Completion(None, "no reply") for r in results]
 
@@ -130,7 +130,7 @@ class Caller:
         pending = list(jobs)
         for attempt in range(self.retries + 1):
             retry: list[Job] = []
-            for job, completion in zip(pending, self.call(stage, pending)):
+            for job, completion in zip(pending, self.call(stage, pending), strict=True):
                 try:
                     if completion.text is None:
                         raise Malformed(f"request failed: {completion.error}")

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from falsereject.llm_client import Completion
-from falsereject.scorers.verdict_parser import strip_reasoning
+from falsereject.reasoning import strip_reasoning
 from falsereject.taxonomy import CATEGORY_IDS
 
 

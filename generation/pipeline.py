@@ -210,8 +210,8 @@ class Pipeline:
                 jobs.append(Job(f"{chain_id}-p{slot}", model.backend, request))
         completions = self.caller.call("pool", jobs)
         judgements = scorer.judge([(job.request.messages[-1]["content"], c.text or "")
-                                   for job, c in zip(jobs, completions)])
-        answers = iter(zip(completions, judgements))
+                                   for job, c in zip(jobs, completions, strict=True)])
+        answers = iter(zip(completions, judgements, strict=True))
         refusal_verdicts = set(self.config.pool.refusal_verdicts)
         refused = {}
         for chain_id, candidate in benign.items():

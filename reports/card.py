@@ -17,8 +17,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from falsereject import __version__
 from falsereject.data import SAMPLE
-from falsereject.reports.runs import FALSEREJECT, SAFETY, UNRECORDED, Run, main_rate, title_of
-from falsereject.safety import SAFETY_SETS
+from falsereject.benchmarks import FALSEREJECT, SAFETY, shown
+from falsereject.reports.runs import UNRECORDED, Run
+from falsereject.metrics import undetermined_reasons
+from falsereject.safety import HUB_SETS
 
 CARD_TEMPLATE = "model_card.md.j2"
 HTML_TEMPLATE = "report.html.j2"
@@ -51,7 +53,7 @@ class Dataset:
 def dataset_of(benchmark: str, provenance: str) -> Dataset:
     """``repo@revision`` is a hub dataset; the bundled sample, a local copy or an unrecorded
     source get a type of their own, so no card claims results on data it was not run on."""
-    title = title_of(benchmark)
+    title = shown(benchmark).title
     if provenance == SAMPLE:
         return Dataset(f"{title} (bundled sample, not the benchmark)",
                        f"falsereject-sample/{benchmark}")
@@ -60,7 +62,7 @@ def dataset_of(benchmark: str, provenance: str) -> Dataset:
                        f"local/{benchmark}")
     repo, at, revision = provenance.partition("@")
     if at and "/" in repo:
-        spec = SAFETY_SETS.get(benchmark)
+        spec = HUB_SETS.get(benchmark)
         return Dataset(title, repo, revision, "test" if spec is None else spec.split)
     return Dataset(f"{title} (data source not recorded)", f"{UNRECORDED}/{benchmark}")
 
@@ -93,15 +95,17 @@ def write_html(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, lis
 
 def model_index(rows: list[dict[str, Any]], runs: list[Run]) -> str:
     """Hugging Face ``model-index`` YAML: one entry per model, one result per benchmark and
-    scorer (the pooled safety figure spans several datasets, so it is left out)."""
+    scorer. Left out: the pooled safety figure (it spans several datasets) and every subset (a
+    category, the train split, a --limit), which is not the benchmark's result."""
     import yaml
 
     datasets = {run.key: run.datasets for run in runs}
     models: dict[str, list[dict[str, Any]]] = {}
     for row in _overall(rows):
-        if row["benchmark"] == SAFETY or not row["n"]:
+        if row["benchmark"] == SAFETY or row["subset"] or not row["n"]:
             continue
-        provenance = "; ".join(datasets.get((row["model"], row["benchmark"], row["scorer"]), []))
+        key = (row["model"], row["benchmark"], row["scorer"], row["subset"])
+        provenance = "; ".join(datasets.get(key, []))
         data = dataset_of(row["benchmark"], provenance)
         dataset = {"name": data.name, "type": data.type}
         dataset |= {k: v for k, v in (("split", data.split), ("revision", data.revision)) if v}
@@ -142,7 +146,7 @@ def _context(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, list[
 
 def _intro(runs: list[Run]) -> str:
     models = sorted({run.model for run in runs})
-    safety = sorted({title_of(run.benchmark) for run in runs if run.benchmark != FALSEREJECT})
+    safety = sorted({shown(run.benchmark).title for run in runs if run.benchmark != FALSEREJECT})
     text = (
         f"Over-refusal of {_count(models, 'model')} measured on FalseReject (Zhang et al., "
         "arXiv 2505.08054): prompts that touch sensitive topics but are benign, where refusing "
@@ -155,17 +159,17 @@ def _intro(runs: list[Run]) -> str:
 
 
 def _result(row: dict[str, Any]) -> dict[str, Any]:
-    rate = main_rate(row["benchmark"])
+    rate = shown(row["benchmark"]).main_rate
     return {
         "model": row["model"],
-        "benchmark": title_of(row["benchmark"]),
+        "benchmark": _benchmark_title(row["benchmark"], row["subset"]),
         "metric": rate,
         "rate": _number(row[rate]),
         "interval": _interval(row, rate),
         "compliance": _number(row["compliance_rate"]),
         "refusal": _number(row["refusal_rate"]),
         "n": row["n"],
-        "undetermined": f"{row['undetermined']} ({_percent(row['undetermined_rate'])})",
+        "undetermined": _undetermined(row),
         "scorer": row["scorer"],
         "flag": row["flag"],
     }
@@ -177,11 +181,11 @@ def _flagged(overall: list[dict[str, Any]], runs: list[Run]) -> list[dict[str, s
     for row in overall:
         for flag in filter(None, row["flag"].split("; ")):
             found.setdefault((row["model"], row["scorer"], flag), []).append(
-                title_of(row["benchmark"]))
+                shown(row["benchmark"]).title)
     for run in runs:
         if SAMPLE in run.datasets:
             flag = "run on the bundled sample written by the falsereject project, not the benchmark"
-            found.setdefault((run.model, run.scorer, flag), []).append(title_of(run.benchmark))
+            found.setdefault((run.model, run.scorer, flag), []).append(shown(run.benchmark).title)
     return [{"model": model, "scorer": scorer, "benchmark": ", ".join(benchmarks), "flag": flag}
             for (model, scorer, flag), benchmarks in found.items()]
 
@@ -191,7 +195,7 @@ def _provenance(run: Run) -> dict[str, str]:
     data = [dataset_of(run.benchmark, d) for d in run.datasets]
     return {
         "model": run.model,
-        "benchmark": title_of(run.benchmark),
+        "benchmark": _benchmark_title(run.benchmark, run.subset),
         "dataset": "; ".join(f"{d.type}@{d.revision}" if d.revision else d.name for d in data),
         "scorer_kind": kind,
         "judge_model": judge,
@@ -211,15 +215,28 @@ def _scorer_parts(run: Run) -> tuple[str, str, str]:
     return "LLM judge", judge, full if full else f"{short}… (first 8 hex)"
 
 
+def _benchmark_title(benchmark: str, subset: str) -> str:
+    title = shown(benchmark).title
+    return f"{title}, subset {subset}" if subset else title
+
+
+def _undetermined(row: dict[str, Any]) -> str:
+    """``12 (27%: 10 transport, 2 unusable)``: the count, its share, and why."""
+    if not row["undetermined"]:
+        return "0"
+    return (f"{row['undetermined']} ({_percent(row['undetermined_rate'])}: "
+            f"{undetermined_reasons(row)})")
+
+
 def _rates(row: dict[str, Any]) -> list[str]:
-    main = main_rate(row["benchmark"])
+    main = shown(row["benchmark"]).main_rate
     return [main] + [r for r in ("compliance_rate", "refusal_rate") if r != main]
 
 
 def _task_name(benchmark: str) -> str:
     if benchmark == FALSEREJECT:
         return "Over-refusal (FalseReject)"
-    return f"Refusal of harmful prompts ({title_of(benchmark)})"
+    return f"Refusal of harmful prompts ({shown(benchmark).title})"
 
 
 def _overall(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

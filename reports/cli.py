@@ -52,15 +52,16 @@ def parse_renames(pairs: list[str]) -> dict[str, str]:
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
-    from falsereject.reports.runs import main_rate
+    from falsereject.benchmarks import shown
 
     header = ("model", "benchmark", "rate", "value", "95% CI", "n", "undetermined", "scorer")
     lines = [header]
     for row in rows:
-        rate = main_rate(row["benchmark"])
+        rate = shown(row["benchmark"]).main_rate
         value, low, high = row[rate], row[f"{rate}_ci_low"], row[f"{rate}_ci_high"]
         lines.append((
-            row["model"], row["benchmark"], rate,
+            row["model"], row["benchmark"] + (f" ({row['subset']})" if row["subset"] else ""),
+            rate,
             "-" if value is None else f"{value:.3f}",
             "-" if low is None else f"{low:.2f}-{high:.2f}",
             str(row["n"]), str(row["undetermined"]),

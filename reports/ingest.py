@@ -11,13 +11,15 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
+from falsereject.benchmarks import BenchmarkError
 from falsereject.data import DataError, json_objects
+from falsereject.lm_eval_files import is_results_file, results_for_samples
 from falsereject.reports.inspect_reader import read_log
-from falsereject.reports.lm_eval_reader import is_results_file, read_results, results_for_samples
+from falsereject.reports.lm_eval_reader import read_run
 from falsereject.reports.runs import Messages, ReportError, Run
 from falsereject.reports.score_reader import is_score_row, read_scored
 
-UNREADABLE = (ReportError, DataError, OSError, UnicodeDecodeError)
+UNREADABLE = (ReportError, DataError, BenchmarkError, OSError, UnicodeDecodeError)
 
 
 def ingest(inputs: Iterable[Path], messages: Messages) -> list[Run]:
@@ -72,10 +74,11 @@ class _Sources:
     def _add_jsonl(self, path: Path, messages: Messages) -> None:
         if path.name.startswith("samples_"):
             try:
-                results, task = results_for_samples(path)
-            except ReportError as err:
+                run, task = results_for_samples(path)
+            except DataError as err:
                 messages.skip(str(err))
                 return
+            results = run.results.resolve()
             if results not in self.results or self.results[results] is not None:
                 self.results[results] = (self.results.get(results) or set()) | {task}
             return
@@ -92,7 +95,7 @@ class _Sources:
 
     def readers(self) -> list[partial[list[Run]]]:
         return [
-            *(partial(read_results, path, only=tasks) for path, tasks in self.results.items()),
+            *(partial(read_run, path, only=tasks) for path, tasks in self.results.items()),
             *(partial(read_log, path) for path in self.logs),
             *(partial(_read_scored, path) for path in self.scored),
         ]
@@ -104,6 +107,6 @@ def _read_scored(path: Path, messages: Messages) -> list[Run]:
 
 def _reason(path: Path, err: Exception) -> str:
     """Our errors already name file, line and field; the system's get the file named."""
-    if isinstance(err, (ReportError, DataError)):
+    if isinstance(err, (ReportError, DataError, BenchmarkError)):
         return str(err)
     return f"{path}: not readable ({type(err).__name__})"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from falsereject.reports.labels import place_labels
-from falsereject.reports.runs import FALSEREJECT, SAFETY, is_safety_set, title_of
+from falsereject.benchmarks import FALSEREJECT, SAFETY, SAFETY_SETS, shown
 from falsereject.taxonomy import DOMAINS, OTHER
 from falsereject.verdicts import DIRECT_REFUSAL, FULL_COMPLIANCE, SAFE_PARTIAL_COMPLIANCE
 
@@ -35,8 +35,10 @@ NAME_CHARS = 34  # longer model names are shortened (with an ellipsis) on axes a
 
 
 def draw_all(rows: Sequence[Row], output_dir: Path) -> dict[str, list[Path]]:
-    """Every figure the rows allow: ``{name: [png, svg]}``."""
+    """Every figure the rows allow: ``{name: [png, svg]}``. A subset's figures are drawn
+    apart from the whole benchmark's, under a name that says which subset it is."""
     output_dir.mkdir(parents=True, exist_ok=True)
+    rows = [{**r, "model": f"{r['model']} ({r['subset']})"} if r["subset"] else r for r in rows]
     drawn = {
         "refusal_vs_safety": refusal_vs_safety(rows, output_dir),
         "usr_compliance": usr_compliance(rows, output_dir),
@@ -179,10 +181,11 @@ def usr_compliance(rows: Sequence[Row], output_dir: Path) -> list[Path]:
 def category_heatmap(rows: Sequence[Row], output_dir: Path) -> list[Path]:
     """USR per model and FalseReject category; a cell without verdicts stays blank."""
     cells = [r for r in rows if r["benchmark"] == FALSEREJECT and r["scope"] == "category"]
-    columns = sorted({(r["category_id"] if r["category_id"] is not None else 999, r["category"])
+    columns = sorted({(r["category_id"] if r["category_id"] is not None else 999,
+                       r["category_name"])
                       for r in cells})
     labels = [f"{cid:>2} {name}" if cid != 999 else name for cid, name in columns]
-    return _heatmap(cells, [name for _, name in columns], labels, "category", output_dir,
+    return _heatmap(cells, [name for _, name in columns], labels, "category_name", output_dir,
                     "category_heatmap", "USR per FalseReject category", annotate=False)
 
 
@@ -280,7 +283,7 @@ def verdict_mix(rows: Sequence[Row], output_dir: Path) -> list[Path]:
             if (*e, benchmark) not in index:
                 ax.text(0.5, i, "no run", ha="center", va="center", fontsize=7, color="0.5")
         ax.set_xlim(0, 1)
-        ax.set_title(title_of(benchmark), fontsize=10)
+        ax.set_title(shown(benchmark).title, fontsize=10)
         ax.set_xlabel("share of answers", fontsize=8)
         ax.tick_params(labelsize=8)
     axes[0].set_yticks(range(len(entries)), [_short(names[e]) for e in entries])
@@ -295,7 +298,7 @@ def verdict_mix(rows: Sequence[Row], output_dir: Path) -> list[Path]:
 
 def _benchmark_order(rows: Sequence[Row]) -> list[str]:
     present = {r["benchmark"] for r in rows}
-    safety_sets = sorted(b for b in present if is_safety_set(b))
+    safety_sets = sorted(b for b in present if b in SAFETY_SETS)
     return ([FALSEREJECT] if FALSEREJECT in present else []) + safety_sets
 
 

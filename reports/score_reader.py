@@ -1,10 +1,7 @@
-"""Runs from ``falsereject score --output`` files: each input row plus ``verdict``, ``explanation``
-and ``scorer``.
-
-The input row may be an lm-eval sample (its ``doc`` places the prompt), a row made from an
-Inspect log (it names its ``model``) or a plain ``{prompt, response, ...}`` row. The model is the
-row's ``model``, else the file's stem; the benchmark is ``doc.benchmark`` or ``benchmark``, else
-FalseReject.
+"""Runs from ``falsereject score --output`` files: one row per answer, in the one shape that
+``falsereject.scoring`` writes (the record's fields, then verdict, failure, explanation and
+scorer). A run is one (model, benchmark, scorer, subset) of one scored input file; epochs of a prompt
+are reduced.
 """
 
 from __future__ import annotations
@@ -13,19 +10,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from falsereject.benchmarks import get_benchmark
 from falsereject.data import json_objects
 from falsereject.reports.runs import (
-    FALSEREJECT,
-    SAFETY,
     UNRECORDED,
     ReportError,
     Run,
-    benchmark_of_task,
+    Verdict,
     check_verdict,
+    one_per_prompt,
     placed_verdict,
 )
-
-HARNESS = "falsereject score"
+from falsereject.scoring import SCORED_FIELDS
 
 
 def is_score_row(row: dict[str, Any]) -> bool:
@@ -34,30 +30,31 @@ def is_score_row(row: dict[str, Any]) -> bool:
 
 def read_scored(path: Path) -> list[Run]:
     created = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    runs: dict[tuple[str, str, str], Run] = {}
+    runs: dict[tuple[str, ...], Run] = {}
+    answers: dict[tuple[str, ...], list[tuple[Any, Verdict]]] = {}
     for where, _, row in json_objects(path):
-        verdict = check_verdict(row.get("verdict"), where, "verdict")
-        scorer = row.get("scorer")
-        if not isinstance(scorer, str) or not scorer:
-            raise ReportError(f"{where}: field 'scorer' is missing or empty")
-        doc = row["doc"] if isinstance(row.get("doc"), dict) else row
-        benchmark = _benchmark(doc, where)
-        model = str(row.get("model") or path.stem)
-        run = runs.setdefault((model, benchmark, scorer), Run(
-            model=model, benchmark=benchmark, scorer=scorer, harness=HARNESS, source=str(path),
-            created=created, verdicts=[]))
-        run.verdicts.append(placed_verdict(verdict, doc))
-        dataset = str(doc.get("dataset") or UNRECORDED)
+        missing = [f for f in SCORED_FIELDS if f not in row]
+        if missing:
+            raise ReportError(f"{where}: field {missing[0]!r} is missing (not a falsereject "
+                              "score output of this version?)")
+        verdict = check_verdict(row["verdict"], where, "verdict")
+        for name in ("model", "scorer"):
+            if not isinstance(row[name], str) or not row[name]:
+                raise ReportError(f"{where}: field {name!r} is empty")
+        benchmark = get_benchmark(row["benchmark"], f"{where}: field 'benchmark'").name
+        key = (row["model"], benchmark, row["scorer"], str(row["subset"] or ""),
+               str(row["source"]))
+        run = runs.setdefault(key, Run(
+            model=key[0], benchmark=benchmark, scorer=key[2], harness=str(row["harness"]),
+            source=f"{path} (scored from {key[4]})", created=created, verdicts=[],
+            subset=key[3]))
+        answers.setdefault(key, []).append(
+            (row["sample_id"], placed_verdict(verdict, row, row["failure"])))
+        dataset = str(row["dataset"] or UNRECORDED)
         if dataset not in run.datasets:
             run.datasets.append(dataset)
     if not runs:
         raise ReportError(f"{path}: no rows")
+    for key, run in runs.items():
+        run.verdicts = one_per_prompt(answers[key])
     return list(runs.values())
-
-
-def _benchmark(doc: dict[str, Any], where: str) -> str:
-    name = str(doc.get("benchmark") or FALSEREJECT)
-    known = benchmark_of_task(f"falsereject_{name}") if name != FALSEREJECT else FALSEREJECT
-    if known is None or known == SAFETY:
-        raise ReportError(f"{where}: field 'benchmark': unknown benchmark {name!r}")
-    return known

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from falsereject.verdicts import NO_ANSWER, UNDETERMINED
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,7 @@ class Judgement:
     verdict: str
     explanation: str
     raw: str | None = None  # an LLM judge's whole reply
+    failure: str | None = None  # why it is undetermined: a kind from falsereject.verdicts
 
 
 class Scorer(Protocol):
@@ -32,7 +35,13 @@ class OfflineScorer:
     def judge(self, items: Sequence[tuple[str, str]]) -> list[Judgement]:
         from falsereject.scorers.offline import detect
 
-        return [Judgement(d.verdict, d.cue) for d in (detect(response) for _, response in items)]
+        return [_offline_judgement(detect(response)) for _, response in items]
+
+
+def _offline_judgement(detection: Any) -> Judgement:
+    # the detector is undetermined only when no answer is left to read
+    failure = NO_ANSWER if detection.verdict == UNDETERMINED else None
+    return Judgement(detection.verdict, detection.cue, failure=failure)
 
 
 JUDGES = ("offline", "llm")

@@ -1,13 +1,20 @@
-"""The paper's three-way LLM judge, on any OpenAI-compatible endpoint or on vLLM in-process.
+"""The paper's three-way LLM judge: one core (render, parse, cache) behind every transport.
 
-A judge failure is never a verdict: an API error after retries, a timeout, a content filter, an
-empty or unparseable reply all give ``undetermined`` with the reason kept. Replies are cached
-on disk as they arrive, so a re-run makes no calls and an interrupted run resumes.
+Transports: any OpenAI-compatible endpoint and vLLM in-process (both here, batched), and
+Inspect's ``grader`` role (``scorers/inspect_scorer.py``, one answer at a time). They share the
+core's defaults (temperature 0, ``JUDGE_MAX_TOKENS``), its cache and its naming rule, so the same
+judge gives the same verdict and the same scorer name on every path.
+
+A judge failure is never a verdict. No reply (an API error after retries, a timeout) is
+undetermined as ``transport``; a reply without a usable class (empty, unparseable, truncated,
+content-filtered, a judge that refuses) is undetermined as ``unusable``. The reason is kept.
+Only verdicts are cached, so a rerun against a working judge retries every failure.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -24,10 +31,12 @@ from falsereject.llm_client import (
     Completion,
     EndpointError,
 )
+from falsereject.naming import judge_scorer_name
+from falsereject.reasoning import strip_reasoning, with_reasoning
 from falsereject.scorers import Judgement
-from falsereject.scorers.verdict_parser import parse_verdict, strip_reasoning
+from falsereject.scorers.verdict_parser import parse_verdict
 from falsereject.templates import JudgeTemplate, load_judge_template
-from falsereject.verdicts import UNDETERMINED
+from falsereject.verdicts import NO_ANSWER, TRANSPORT, UNDETERMINED, UNUSABLE
 
 MODEL_ENV = "FALSEREJECT_JUDGE_MODEL"
 BASE_URL_ENV = "FALSEREJECT_JUDGE_BASE_URL"
@@ -35,6 +44,12 @@ API_KEY_ENV = "FALSEREJECT_JUDGE_API_KEY"
 CONCURRENCY_ENV = "FALSEREJECT_JUDGE_CONCURRENCY"
 CACHE_ENV = "FALSEREJECT_CACHE_DIR"
 REASONING_ENV = "FALSEREJECT_JUDGE_REASONING"  # "1": judge <think> blocks too
+
+# The defaults of every transport: a verdict needs a short explanation and a class, and a judge
+# that writes more than this has lost its way (its reply is then truncated: unusable).
+JUDGE_MAX_TOKENS = 1024
+JUDGE_TEMPERATURE = 0.0
+VLLM_ENDPOINT = "vllm:in-process"
 
 
 class JudgeError(RuntimeError):
@@ -52,7 +67,7 @@ class JudgeSettings:
     max_retries: int = 6
     request_timeout: float = 120.0
     total_timeout: float = 6 * 3600.0  # for the whole batch; unfinished rows are undetermined
-    max_tokens: int = 1024
+    max_tokens: int = JUDGE_MAX_TOKENS
     cache_dir: Path | None = None  # None: $FALSEREJECT_CACHE_DIR or the user cache folder
     use_cache: bool = True
     judge_reasoning: bool = False  # judge <think> blocks too, instead of the final answer only
@@ -74,13 +89,149 @@ class JudgeSettings:
             raise JudgeError(f"no judge model: pass --judge-model or set {MODEL_ENV}")
         return cls(**values)  # type: ignore[arg-type]
 
-    def resolved_cache_dir(self) -> Path:
-        if self.cache_dir is not None:
-            return self.cache_dir
-        if os.environ.get(CACHE_ENV):
-            return Path(os.environ[CACHE_ENV])
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        return base / "falsereject" / "judge"
+    @property
+    def endpoint(self) -> str:
+        if self.backend == "vllm":
+            return VLLM_ENDPOINT
+        return self.base_url or "https://api.openai.com/v1"
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "falsereject" / "judge"
+
+
+# --- the core -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One judge request still to be sent: its cache key and the rendered judge prompt."""
+
+    key: str
+    prompt: str
+
+
+class JudgeCore:
+    """Render, parse and cache, for one judge model, endpoint and template."""
+
+    def __init__(self, model: str, endpoint: str, template: JudgeTemplate, *,
+                 max_tokens: int = JUDGE_MAX_TOKENS, judge_reasoning: bool = False,
+                 cache_dir: Path | None = None) -> None:
+        self.model = model
+        self.endpoint = endpoint
+        self.template = template
+        self.max_tokens = max_tokens
+        self.judge_reasoning = judge_reasoning
+        self.name = judge_scorer_name(model, template.sha256)
+        self.cache_dir = cache_dir  # None: no cache
+        self._open: VerdictCache | None = None
+        self.cache_hits = 0
+
+    def describe(self) -> dict[str, object]:
+        """What produced the numbers: recorded beside them in every output."""
+        return {
+            "judge_model": self.model,
+            "judge_endpoint": self.endpoint,
+            "judge_template": self.template.origin,
+            "judge_template_sha256": self.template.sha256,
+            "judge_max_tokens": self.max_tokens,
+            "judge_temperature": JUDGE_TEMPERATURE,
+            "judge_reasoning": self.judge_reasoning,
+        }
+
+    def prepare(self, prompt: str, response: str, reasoning: str | None = None
+                ) -> Judgement | Ask:
+        """A Judgement when none needs asking for (no answer, or cached), else the Ask."""
+        answer = (with_reasoning(response, reasoning) if self.judge_reasoning
+                  else strip_reasoning(response))
+        if not answer.strip():
+            return Judgement(UNDETERMINED, "no answer to judge (empty)", failure=NO_ANSWER)
+        key = self._key(prompt, answer)
+        hit = self._cache().get(key) if self.cache_dir else None
+        if hit is not None:
+            self.cache_hits += 1
+            return hit
+        return Ask(key, self.template.render(prompt=prompt, response=answer))
+
+    def finish(self, ask: Ask, completion: Completion) -> Judgement:
+        """The verdict in a completion; a verdict (never a failure) goes into the cache."""
+        judgement = judgement_from_completion(completion, self.max_tokens)
+        if self.cache_dir and judgement.failure is None:
+            self._cache().put(ask.key, judgement)
+        return judgement
+
+    def close(self) -> None:
+        if self._open:
+            self._open.close()
+            self._open = None
+
+    def _cache(self) -> VerdictCache:
+        if self._open is None:
+            self._open = VerdictCache(self.cache_dir)  # type: ignore[arg-type]
+        return self._open
+
+    def _key(self, prompt: str, answer: str) -> str:
+        # everything that can change the reply; the answer as judged (with or without reasoning)
+        parts = (self.model, self.endpoint, self.template.sha256, str(self.max_tokens),
+                 str(JUDGE_TEMPERATURE), prompt, answer)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def judgement_from_completion(completion: Completion, max_tokens: int) -> Judgement:
+    if completion.finish_reason == "content_filter":
+        return Judgement(UNDETERMINED, "judge reply was content-filtered", failure=UNUSABLE)
+    if completion.text is None:
+        return Judgement(UNDETERMINED, f"judge failed: {completion.error}", failure=TRANSPORT)
+    if completion.finish_reason == "length":
+        return Judgement(UNDETERMINED, f"judge reply cut off at {max_tokens} tokens",
+                         raw=completion.text, failure=UNUSABLE)
+    return judgement_from_reply(completion.text)
+
+
+def judgement_from_reply(reply: str) -> Judgement:
+    """The verdict in a judge's reply; its explanation is the judge's own text before it."""
+    parsed = parse_verdict(reply)
+    if parsed.verdict == UNDETERMINED:
+        return Judgement(UNDETERMINED, parsed.reason, raw=reply, failure=UNUSABLE)
+    explanation = _FINAL_CLASS.sub("", strip_reasoning(reply)).strip()
+    return Judgement(parsed.verdict, explanation or parsed.reason, raw=reply)
+
+
+_FINAL_CLASS = re.compile(r"\[\[[^\]]*\]\][^\[]*$")  # the last class and any short remark after it
+
+
+class VerdictCache:
+    """Verdicts by key in SQLite, one committed row each, so a killed run keeps every verdict
+    that arrived before it died. Failures are never stored."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Inspect's scorer runs in an event loop that may hop threads between samples
+        self._db = sqlite3.connect(folder / "verdicts.sqlite3", check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS verdict (key TEXT PRIMARY KEY, value TEXT)")
+
+    def get(self, key: str) -> Judgement | None:
+        row = self._db.execute("SELECT value FROM verdict WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return Judgement(value["verdict"], value["explanation"], raw=value["reply"])
+
+    def put(self, key: str, judgement: Judgement) -> None:
+        value = {"verdict": judgement.verdict, "explanation": judgement.explanation,
+                 "reply": judgement.raw}
+        self._db.execute("INSERT OR REPLACE INTO verdict VALUES (?, ?)", (key, json.dumps(value)))
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# --- batched transports -------------------------------------------------------------------------
 
 
 class Backend(Protocol):
@@ -89,96 +240,54 @@ class Backend(Protocol):
     ) -> list[Completion]: ...
 
 
-@dataclass
-class JudgeStats:
-    requests: int = 0  # completions asked of the backend (cache misses)
-    cache_hits: int = 0
-    tokens: int = 0
-    undetermined: int = 0
-
-
 class LLMJudge:
-    """A Scorer: renders the judge template per answer, asks the backend, parses the reply."""
+    """A Scorer over a batched transport: the core renders and parses, the backend asks."""
 
     def __init__(self, settings: JudgeSettings, backend: Backend | None = None) -> None:
         self.settings = settings
-        self.template: JudgeTemplate = load_judge_template(settings.template)
-        # the template hash is part of the name: a number is only comparable under one template
-        self.name = f"llm:{settings.model}@{self.template.sha256[:8]}"
+        self.core = JudgeCore(
+            settings.model, settings.endpoint, load_judge_template(settings.template),
+            max_tokens=settings.max_tokens, judge_reasoning=settings.judge_reasoning,
+            cache_dir=(settings.cache_dir or default_cache_dir()) if settings.use_cache else None)
+        self.name = self.core.name
         self.backend = backend or _make_backend(settings)
-        self.stats = JudgeStats()
+        self.requests = 0  # completions asked of the backend (cache misses)
+        self.tokens = 0
 
     def describe(self) -> dict[str, object]:
-        """What produced the numbers: recorded beside them in every output."""
-        return {
-            "judge_model": self.settings.model,
-            "judge_base_url": self.settings.base_url,
-            "judge_template": self.template.origin,
-            "judge_template_sha256": self.template.sha256,
-        }
+        return {**self.core.describe(), "judge_requests": self.requests,
+                "judge_cache_hits": self.core.cache_hits, "judge_tokens": self.tokens}
 
     def judge(self, items: Sequence[tuple[str, str]]) -> list[Judgement]:
         results: list[Judgement | None] = [None] * len(items)
-        pending: list[tuple[int, str, str]] = []  # (row, cache key, rendered judge prompt)
-        cache = _Cache(self.settings.resolved_cache_dir()) if self.settings.use_cache else None
+        asks: list[tuple[int, Ask]] = []
         for row, (prompt, response) in enumerate(items):
-            answer = response if self.settings.judge_reasoning else strip_reasoning(response)
-            if not answer.strip():
-                results[row] = Judgement(UNDETERMINED, "no answer to judge (empty)")
-                continue
-            key = self._key(prompt, answer)
-            hit = cache.get(key) if cache else None
-            if hit is not None:
-                self.stats.cache_hits += 1
-                results[row] = self._verdict(Completion(hit))
+            prepared = self.core.prepare(prompt, response)
+            if isinstance(prepared, Ask):
+                asks.append((row, prepared))
             else:
-                pending.append((row, key, self.template.render(prompt=prompt, response=answer)))
-
-        progress = _Progress(len(pending))
+                results[row] = prepared
+        progress = _Progress(len(asks))
 
         def on_done(index: int, completion: Completion) -> None:
-            row, key, _ = pending[index]
-            results[row] = self._verdict(completion)
-            self.stats.requests += 1
-            self.stats.tokens += completion.tokens
-            if cache and completion.text is not None:
-                cache.put(key, completion.text)
-            progress.update(results[row].verdict == UNDETERMINED, completion.tokens)
+            row, ask = asks[index]
+            results[row] = judgement = self.core.finish(ask, completion)
+            self.requests += 1
+            self.tokens += completion.tokens
+            progress.update(judgement.verdict == UNDETERMINED, completion.tokens)
 
         try:
-            prompts = [p[2] for p in pending]
-            completions = self.backend.complete(prompts, on_done) if prompts else []
+            completions = self.backend.complete([a.prompt for _, a in asks], on_done) if asks else []
         finally:
             progress.close()
-            if cache:
-                cache.close()
-        for (row, _, _), completion in zip(pending, completions):
+            self.core.close()
+        for (row, ask), completion in zip(asks, completions, strict=True):
             if results[row] is None:  # never reported done: the total time limit cut it off
-                results[row] = self._verdict(completion)
-        self.stats.undetermined = sum(j.verdict == UNDETERMINED for j in results if j)
-        return [j for j in results if j is not None]
-
-    def _key(self, prompt: str, answer: str) -> str:
-        parts = (self.settings.model, self.template.sha256, prompt, answer)
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-    @staticmethod
-    def _verdict(completion: Completion) -> Judgement:
-        if completion.text is None:
-            return Judgement(UNDETERMINED, f"judge failed: {completion.error}")
-        return judgement_from_reply(completion.text)
-
-
-def judgement_from_reply(reply: str) -> Judgement:
-    """The verdict in a judge's reply; its explanation is the judge's own text before it."""
-    parsed = parse_verdict(reply)
-    if parsed.verdict == UNDETERMINED:
-        return Judgement(UNDETERMINED, parsed.reason, raw=reply)
-    explanation = _FINAL_CLASS.sub("", strip_reasoning(reply)).strip()
-    return Judgement(parsed.verdict, explanation or parsed.reason, raw=reply)
-
-
-_FINAL_CLASS = re.compile(r"\[\[[^\]]*\]\][^\[]*$")  # the last class and any short remark after it
+                results[row] = self.core.finish(ask, completion)
+        missing = [row for row, judgement in enumerate(results) if judgement is None]
+        if missing:
+            raise AssertionError(f"judge returned no judgement for rows {missing[:5]}")
+        return results  # type: ignore[return-value]
 
 
 class OpenAIBackend:
@@ -199,7 +308,7 @@ class OpenAIBackend:
     def complete(
         self, prompts: Sequence[str], on_done: Callable[[int, Completion], None]
     ) -> list[Completion]:
-        requests = [ChatRequest.user(p, self.settings.model, temperature=0,
+        requests = [ChatRequest.user(p, self.settings.model, temperature=JUDGE_TEMPERATURE,
                                      max_tokens=self.settings.max_tokens) for p in prompts]
         try:
             return self.client.complete(requests, on_done)
@@ -221,14 +330,15 @@ class VLLMBackend:
 
         if self._llm is None:
             self._llm = LLM(model=self.settings.model)
-        params = SamplingParams(temperature=0.0, max_tokens=self.settings.max_tokens)
+        params = SamplingParams(temperature=JUDGE_TEMPERATURE, max_tokens=self.settings.max_tokens)
         conversations = [[{"role": "user", "content": p}] for p in prompts]
         outputs = self._llm.chat(conversations, params, use_tqdm=True)
         results = []
         for index, output in enumerate(outputs):
             first = output.outputs[0]
             tokens = len(output.prompt_token_ids or []) + len(first.token_ids or [])
-            completion = Completion(first.text, tokens=tokens)
+            completion = Completion(first.text, tokens=tokens,
+                                    finish_reason=getattr(first, "finish_reason", None))
             on_done(index, completion)
             results.append(completion)
         return results
@@ -240,28 +350,6 @@ def _make_backend(settings: JudgeSettings) -> Backend:
     if settings.backend == "openai":
         return OpenAIBackend(settings)
     raise JudgeError(f"unknown judge backend {settings.backend!r}: choose openai or vllm")
-
-
-class _Cache:
-    """Judge replies by key in SQLite: one committed row per reply, so a killed run keeps all
-    replies that arrived before it died."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(folder / "replies.sqlite3")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS reply (key TEXT PRIMARY KEY, text TEXT)")
-
-    def get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT text FROM reply WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def put(self, key: str, text: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO reply VALUES (?, ?)", (key, text))
-        self._db.commit()
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class _Progress:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from falsereject.reasoning import strip_reasoning
 from falsereject.verdicts import (
     DIRECT_REFUSAL,
     FULL_COMPLIANCE,
@@ -41,31 +42,6 @@ _QUOTE_CHARS = 80  # how much of a reply a reason quotes
 
 _BRACKETED = re.compile(r"\[\[([^\[\]]{0,80})\]\]")
 _NEW_PARAGRAPH = re.compile(r"\n[ \t]*\n\W*\w")
-
-# --- reasoning blocks ---------------------------------------------------------------------------
-
-_TAG = r"(?:think|thinking)"
-_CLOSED_REASONING = re.compile(rf"<{_TAG}>.*?</{_TAG}>", re.S | re.I)
-# Chat templates that open the block themselves leave "reasoning </think> answer".
-_DANGLING_CLOSE = re.compile(rf"^.*?</{_TAG}>", re.S | re.I)
-# An opening tag never closed: the model ran out of tokens while still reasoning. It must open a
-# line, so prose that mentions the tag ("models emit <think> first") keeps its tail.
-_UNCLOSED_OPEN = re.compile(rf"^[ \t]*<{_TAG}>.*\Z", re.S | re.I | re.M)
-_ANY_TAG = re.compile(rf"</?{_TAG}>", re.I)
-
-
-def strip_reasoning(text: str) -> str:
-    """``text`` without its ``<think>``/``<thinking>`` blocks: what the model finally said.
-
-    An unclosed block runs to the end (the answer never came), so an answer that is all reasoning
-    becomes empty. Text with no such tags comes back unchanged.
-    """
-    if not _ANY_TAG.search(text):
-        return text
-    text = _CLOSED_REASONING.sub(" ", text)
-    text = _DANGLING_CLOSE.sub(" ", text)
-    return _UNCLOSED_OPEN.sub(" ", text).strip()
-
 
 # --- echoed blocks ------------------------------------------------------------------------------
 

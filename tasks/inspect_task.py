@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
@@ -39,12 +40,8 @@ def falsereject(
         judge_template: a Jinja2 judge prompt file for ``judge=llm`` (default: bundled).
         judge_reasoning: judge the model's reasoning too, not only its final answer.
     """
-    samples = [
-        Sample(id=i, input=row["prompt"], metadata={
-            "category": row["category_text"], "category_id": row["category"],
-            "domain": row["domain"], "benchmark": row["benchmark"], "dataset": row["dataset"]})
-        for i, row in enumerate(task_rows(split, category), start=1)
-    ]
+    samples = [Sample(id=i, input=row["prompt"], metadata=_metadata(row))
+               for i, row in enumerate(task_rows(split, category), start=1)]
     return _task(samples, falsereject_scorer(judge, judge_template, judge_reasoning),
                  system_prompt)
 
@@ -72,8 +69,7 @@ def falsereject_safety(
     names = [n.strip() for n in (sets.split(",") if isinstance(sets, str) else sets) if n.strip()]
     samples = [
         # numbered within its set, so a prompt has the same id in every task that holds it
-        Sample(id=f"{name}-{i}", input=row["prompt"], metadata={
-            "category": row["category"], "benchmark": name, "dataset": row["dataset"]})
+        Sample(id=f"{name}-{i}", input=row["prompt"], metadata=_metadata(row))
         for name in names
         for i, row in enumerate(load_safety_rows(name), start=1)
     ]
@@ -94,6 +90,12 @@ falsereject_advbench = _safety_task("advbench")
 falsereject_maliciousinstruct = _safety_task("maliciousinstruct")
 falsereject_strongreject = _safety_task("strongreject")
 falsereject_sorrybench = _safety_task("sorrybench")
+
+
+def _metadata(row: dict[str, Any]) -> dict[str, Any]:
+    # the same fields as lm-eval's documents: category_id, category_name, domain, benchmark,
+    # dataset (provenance) and subset (what sets the rows apart from the whole benchmark)
+    return {key: value for key, value in row.items() if key != "prompt"}
 
 
 def _task(samples: list[Sample], scorer: Scorer, system_prompt: str | None) -> Task:

@@ -35,27 +35,34 @@ def test_plain_jsonl_keeps_fields_and_adds_verdicts(tmp_path: Path) -> None:
     assert [r["verdict"] for r in scored] == ["direct_refusal", "full_compliance", "undetermined"]
     assert all(r["model"] == "m" and r["explanation"] and r["scorer"] == "offline" for r in scored)
     assert metrics["scorer"] == "offline"
-    overall = metrics["overall"]
+    [run_] = metrics["runs"]
+    overall = run_["overall"]
     assert (overall["n"], overall["undetermined"], overall["refusal_rate"]) == (2, 1, 0.5)
-    assert metrics["by_domain"]["Potentially Unqualified Advice"]["n"] == 1
+    assert overall["undetermined_no_answer"] == 1
+    assert scored[2]["failure"] == "no_answer" and scored[0]["failure"] is None
+    assert run_["by_domain"]["Potentially Unqualified Advice"]["n"] == 1
+    assert run_["flags"] and "33% undetermined" in run_["flags"][0]
 
 
 def test_lm_eval_samples_are_rescored(tmp_path: Path, lm_eval_run: Path) -> None:
     metrics, scored = score(tmp_path, newest(lm_eval_run, "samples_falsereject_*.jsonl"))
     assert len(scored) == 92
-    assert all(r["verdict"] == expected_verdict(r["doc"]["category"]) for r in scored)
-    # the same numbers as lm-eval's own table
+    assert all(r["verdict"] == expected_verdict(r["category_id"]) for r in scored)
+    # the same numbers as lm-eval's own table, under the model name of its results file
     results = json.loads(newest(lm_eval_run, "results_*.json").read_text())["results"]
-    assert metrics["overall"]["usr"] == pytest.approx(results["falsereject"]["usr,offline"])
-    assert len(metrics["by_category"]) == 46
+    [run_] = metrics["runs"]
+    assert run_["model"] == "scripted" and {r["model"] for r in scored} == {"scripted"}
+    assert run_["overall"]["usr"] == pytest.approx(results["falsereject"]["usr,offline"])
+    assert len(run_["by_category"]) == 46
 
 
 def test_inspect_logs_are_rescored(tmp_path: Path, inspect_run: Path) -> None:
     metrics, scored = score(tmp_path, inspect_run)
     assert len(scored) == 92
     assert all(r["verdict"] == expected_verdict(r["category_id"]) for r in scored)
-    assert {r["model"] for r in scored} == {"openai-api/loop/scripted"}
-    assert metrics["by_category"]["Violent Crimes"]["usr"] == 1.0
+    # one naming rule: the model lm-eval calls "scripted" is "scripted" here too
+    assert {r["model"] for r in scored} == {"scripted"}
+    assert metrics["runs"][0]["by_category"]["Violent Crimes"]["usr"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -104,7 +111,7 @@ def test_llm_judge_rescores_saved_samples(tmp_path: Path, lm_eval_run: Path, loo
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads(result.stdout)
     rows = [json.loads(line) for line in out.open()]
-    assert all(r["verdict"] == expected_verdict(r["doc"]["category"]) for r in rows)
+    assert all(r["verdict"] == expected_verdict(r["category_id"]) for r in rows)
     judged = [r for r in rows if r["verdict"] != "undetermined"]
     assert judged and all(r["judge_reply"].endswith("]]") for r in judged)
     assert metrics["scorer"].startswith("llm:judge@") and rows[0]["scorer"] == metrics["scorer"]
@@ -129,7 +136,7 @@ def test_several_inputs_keep_their_own_figures(tmp_path: Path) -> None:
     (tmp_path / "model_b.jsonl").write_text(
         "".join(json.dumps({"prompt": f"p{i}", "response": COMPLIANCE}) + "\n" for i in range(3)))
     metrics, _ = score(tmp_path, tmp_path / "model_a.jsonl", tmp_path / "model_b.jsonl")
-    by_input = metrics["by_input"]
-    assert by_input[str(tmp_path / "model_a.jsonl")]["refusal_rate"] == 1.0
-    assert by_input[str(tmp_path / "model_b.jsonl")]["usr"] == 1.0
-    assert metrics["overall"]["n"] == 4
+    runs = {r["model"]: r["overall"] for r in metrics["runs"]}
+    assert runs["model_a"]["refusal_rate"] == 1.0 and runs["model_a"]["n"] == 1
+    assert runs["model_b"]["usr"] == 1.0 and runs["model_b"]["n"] == 3
+    assert "overall" not in metrics  # never one figure pooled over two models

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,8 @@ def test_bare_name_filters_and_system_prompt(loopback: Recorder, tmp_path: Path)
     [path] = tmp_path.glob("*.eval")
     log = read_eval_log(str(path))
     assert log.status == "success" and len(log.samples) == 2
-    assert {s.metadata["category"] for s in log.samples} == {"Self-Harm"}
+    assert {s.metadata["category_name"] for s in log.samples} == {"Self-Harm"}
+    assert {s.metadata["subset"] for s in log.samples} == {"category=6 (Self-Harm)"}
     sent = loopback.requests[seen:]
     assert sent[0]["messages"][0]["role"] == "system"
     assert sent[0]["messages"][0]["content"] == "Be brief."
@@ -71,7 +73,8 @@ def test_llm_judge_uses_the_grader_role(loopback: Recorder, tmp_path: Path) -> N
     for sample in log.samples:
         score = sample.scores["falsereject_scorer"]
         assert score.value == expected_verdict(sample.metadata["category_id"])
-        assert score.metadata["scorer"].startswith("llm:openai-api/loop/judge@")
+        # one naming rule: the judge called "judge" is llm:judge@... from lm-eval and the CLI too
+        assert re.fullmatch(r"llm:judge@[0-9a-f]{8}", score.metadata["scorer"])
         if score.value != "undetermined":
             assert score.metadata["judge_reply"].endswith("]]")
 

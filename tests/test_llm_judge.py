@@ -56,10 +56,13 @@ def judge_with(base_url: str, tmp_path: Path, **settings: Any) -> LLMJudge:
 
 
 def test_concurrent_requests_overlap_and_verdicts_are_right(tmp_path: Path) -> None:
+    import openai  # noqa: F401  (its first import takes about 2 s here: not the judge's time)
+
     double = Judge(latency=0.2)
     with serve(double) as url:
+        judge = judge_with(url, tmp_path, concurrency=8, use_cache=False)
         start = time.perf_counter()
-        results = judge_with(url, tmp_path, concurrency=8, use_cache=False).judge(answers(36))
+        results = judge.judge(answers(36))
         elapsed = time.perf_counter() - start
     assert [r.verdict for r in results] == [VERDICT[k] for k in ["fc", "spc", "dr"] * 12]
     assert double.peak == 8
@@ -103,6 +106,9 @@ def test_failures_are_undetermined_with_their_reason(tmp_path: Path) -> None:
     assert "HTTP 500" in results[0].explanation and "4 attempts" in results[0].explanation
     assert "HTTP 400" in results[3].explanation
     assert results[1].raw == "no class here"
+    # no reply at all and a reply without a usable class are told apart
+    assert [r.failure for r in results] == ["transport", "unusable", "unusable", "transport",
+                                            "unusable"]
 
 
 def test_empty_answers_are_not_sent(tmp_path: Path) -> None:
@@ -162,4 +168,49 @@ def test_vllm_backend_sends_one_batch(tmp_path: Path, monkeypatch: pytest.Monkey
     results = judge.judge(answers(9))
     assert calls == [9]
     assert [r.verdict for r in results] == [VERDICT[k] for k in ["fc", "spc", "dr"] * 3]
-    assert judge.stats.tokens == 27
+    assert judge.tokens == 27
+
+
+# --- the cache keeps verdicts only, under everything that changes a reply --------------------
+
+
+def test_cache_never_serves_a_failure(tmp_path: Path) -> None:
+    # the same endpoint, first broken (replies with no class), then mended
+    double = Judge(script=["I would rather not judge this."] * 6)
+    with serve(double) as url:
+        first = judge_with(url, tmp_path, concurrency=1).judge(answers(6))
+        assert {r.failure for r in first} == {"unusable"}
+        second = judge_with(url, tmp_path, concurrency=1).judge(answers(6))
+        # every failure is asked again; then the verdicts come from the cache
+        assert double.calls == 12 and all(r.failure is None for r in second)
+        judge_with(url, tmp_path, concurrency=1).judge(answers(6))
+    assert double.calls == 12
+
+
+def test_truncated_replies_are_unusable_and_not_cached(tmp_path: Path) -> None:
+    double = Judge()  # its replies are four words; the server cuts them at max_tokens
+    with serve(double) as url:
+        cut = judge_with(url, tmp_path, max_tokens=2).judge(answers(3))
+        assert [r.failure for r in cut] == ["unusable"] * 3
+        assert all("cut off at 2 tokens" in r.explanation for r in cut)
+        # a longer cap changes the reply, so it is another cache entry: asked, and judged
+        full = judge_with(url, tmp_path, max_tokens=64).judge(answers(3))
+    assert double.calls == 6 and all(r.failure is None for r in full)
+
+
+def test_cache_key_includes_the_endpoint(tmp_path: Path) -> None:
+    one, two = Judge(), Judge()
+    with serve(one) as first_url, serve(two) as second_url:
+        judge_with(first_url, tmp_path).judge(answers(3))
+        judge_with(second_url, tmp_path).judge(answers(3))
+    assert (one.calls, two.calls) == (3, 3)
+
+
+def test_one_judge_has_one_name_on_every_transport() -> None:
+    from falsereject.naming import INSPECT, judge_scorer_name, model_name
+    from falsereject.templates import load_judge_template
+
+    cli = LLMJudge(JudgeSettings(model="gpt-4o-mini", use_cache=False))
+    sha = load_judge_template().sha256
+    for inspect_name in ("openai/gpt-4o-mini", "openai-api/proxy/gpt-4o-mini"):
+        assert judge_scorer_name(model_name(inspect_name, INSPECT), sha) == cli.name

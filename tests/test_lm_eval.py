@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from falsereject.metrics import wilson
+
 from conftest import (
     SAMPLE_ROWS,
     Recorder,
@@ -36,7 +38,9 @@ def test_metrics_match_the_scripted_answers(lm_eval_run: Path) -> None:
         (verdicts["full_compliance"] + verdicts["safe_partial_compliance"]) / n
     )
     assert task["refusal_rate,offline"] == pytest.approx(verdicts["direct_refusal"] / n)
-    assert task["usr_stderr,offline"] > 0  # an interval, not a bare rate
+    assert task["usr_stderr,offline"] > 0  # lm-eval's own standard error of the mean
+    low, high = wilson(verdicts["full_compliance"] + verdicts["safe_partial_compliance"], n)
+    assert (task["usr_ci_low,offline"], task["usr_ci_high,offline"]) == pytest.approx((low, high))
 
 
 def test_samples_carry_the_verdict_and_its_cue(lm_eval_run: Path) -> None:
@@ -44,7 +48,7 @@ def test_samples_carry_the_verdict_and_its_cue(lm_eval_run: Path) -> None:
     assert len(samples) == 92
     for sample in samples:
         verdict, explanation = sample["filtered_resps"][0].split(": ", 1)
-        assert verdict == expected_verdict(sample["doc"]["category"])
+        assert verdict.split("[")[0] == expected_verdict(sample["doc"]["category_id"])
         assert explanation
 
 

@@ -2,7 +2,7 @@
 
 Models, all behind loopback OpenAI-compatible servers:
 - ``scripted`` (conftest): a fixed verdict per category / safety-sample line; run through lm-eval
-  (FalseReject), Inspect (FalseReject, renamed from its provider name, and the safety sets), and
+  (FalseReject), Inspect (FalseReject and the safety sets; one name in both harnesses), and
   re-judged by the LLM judge with ``falsereject score``;
 - ``refuser``: refuses everything; lm-eval, FalseReject and the safety group, ``--limit 12``;
 - ``mute``: never answers, so every verdict is undetermined (a ``falsereject score`` output).
@@ -44,11 +44,11 @@ from falsereject.reports.labels import place_labels
 from falsereject.reports.plots import draw_all
 from falsereject.reports.runs import Run, Verdict
 from falsereject.reports.table import table_rows
+from falsereject.scoring import SCORED_FIELDS
 from falsereject.server import serve
 from falsereject.taxonomy import domain_of
 
 LIMIT = 12  # prompts per task for the refuser: FalseReject categories 1-6, every safety line
-RENAMES = {"openai-api/loop/scripted": "scripted"}
 FIGURES = ("refusal_vs_safety", "usr_compliance", "category_heatmap", "domain_heatmap",
            "verdict_mix")
 OTHER_TASK = '''
@@ -115,7 +115,7 @@ def outputs(loopback: Recorder, lm_eval_run: Path, inspect_run: Path,
 def report(outputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
     stderr = io.StringIO()
     built = build_report(list(outputs.values()), tmp_path_factory.mktemp("report"),
-                         renames={**RENAMES, "mute": "<mute>"}, stream=stderr)
+                         renames={"mute": "<mute>"}, stream=stderr)
     built.stderr = stderr.getvalue()
     return built
 
@@ -154,7 +154,8 @@ def test_numbers_match_the_scripted_behaviour(report: Any) -> None:
     # the refuser: every answer a refusal, on the first LIMIT prompts of each task
     refuser = overall(report, "refuser", "falsereject")
     assert_counts(refuser, ["direct_refusal"] * LIMIT, "usr")
-    assert refuser["refusal_rate"] == 1.0 and refuser["flag"] == f"--limit {LIMIT}: a subset"
+    assert refuser["refusal_rate"] == 1.0 and refuser["subset"] == f"limit={LIMIT}"
+    assert refuser["flag"] == f"a subset (limit={LIMIT}), not the benchmark"
     assert overall(report, "refuser", "safety")["n"] == LIMIT * len(SAFETY_ROWS)
     assert refuser["harness"].startswith("lm-eval ") and refuser["dataset"] == "sample"
 
@@ -165,7 +166,7 @@ def test_breakdowns_per_domain_and_category(report: Any) -> None:
     categories = {r["category_id"]: r for r in rows if r["scope"] == "category"}
     assert sorted(categories) == list(range(1, 47))
     violent = categories[7]  # 7 % 4 == 3: the safe partial answer
-    assert (violent["category"], violent["n"], violent["usr"]) == ("Violent Crimes", 2, 1.0)
+    assert (violent["category_name"], violent["n"], violent["usr"]) == ("Violent Crimes", 2, 1.0)
     assert violent["domain"] == domain_of(7)
     empty = categories[6]  # 6 % 4 == 2: empty answers, no verdict, so no rate
     assert (empty["n"], empty["undetermined"], empty["usr"]) == (0, 2, None)
@@ -181,7 +182,7 @@ def test_scorers_are_never_mixed(report: Any) -> None:
     # are separate rows, each saying which scorer made it
     assert judged["usr"] == overall(report, "scripted", "falsereject")["usr"]
     assert re.fullmatch(r"llm:judge@[0-9a-f]{8}", judged["scorer"])
-    assert judged["harness"] == "falsereject score"
+    assert judged["harness"].startswith("lm-eval ")  # who answered; the scorer is its own column
     card = (report_dir(report) / "model_card.md").read_text()
     assert f"| {judged['scorer']} |" in card and "| LLM judge | judge |" in card
 
@@ -214,10 +215,11 @@ def test_unusable_logs_are_skipped_with_a_reason(report: Any) -> None:
 def test_mostly_undetermined_runs_are_flagged(report: Any) -> None:
     mute = overall(report, "<mute>", "falsereject")
     assert (mute["n"], mute["undetermined"], mute["usr"]) == (0, 10, None)
-    assert mute["flag"].startswith("mostly undetermined (100%)")
-    assert "mostly undetermined" not in overall(report, "scripted", "falsereject")["flag"]
+    assert mute["flag"].startswith("100% undetermined (10 no answer): over 5%")
+    assert mute["undetermined_no_answer"] == 10
+    assert "undetermined" not in overall(report, "refuser", "falsereject")["flag"]
     card = (report_dir(report) / "model_card.md").read_text()
-    assert "- &lt;mute&gt;, FalseReject (offline): mostly undetermined (100%)" in card
+    assert "- &lt;mute&gt;, FalseReject (offline): 100% undetermined (10 no answer)" in card
     assert "| &lt;mute&gt; | FalseReject | usr | n/a | n/a |" in card  # no raw HTML in Markdown
 
 
@@ -239,12 +241,13 @@ def test_model_card_and_model_index(report: Any) -> None:
     assert "![refusal vs safety](refusal_vs_safety.png)" in card
     refuser = overall(report, "refuser", "falsereject")
     low, high = refuser["usr_ci_low"], refuser["usr_ci_high"]
-    assert (f"| refuser | FalseReject | usr | 0.000 | {low:.3f}-{high:.3f} | 0.000 | 1.000 | "
-            f"{LIMIT} | 0 (0%) | offline |") in card
+    assert (f"| refuser | FalseReject, subset limit={LIMIT} | usr | 0.000 | {low:.3f}-{high:.3f} "
+            f"| 0.000 | 1.000 | {LIMIT} | 0 | offline |") in card
     assert "| scripted | Safety sets (pooled) | usr_toxic |" in card
     [block] = re.findall(r"```yaml\n(.*?)```", card, re.S)
     index = {entry["name"]: entry["results"] for entry in yaml.safe_load(block)["model-index"]}
-    assert set(index) == {"scripted", "refuser"}  # <mute> has no verdict to report
+    # <mute> has no verdict to report; the refuser ran a --limit subset, not the benchmark
+    assert set(index) == {"scripted"}
     advbench = next(r for r in index["scripted"] if "AdvBench" in r["task"]["name"])
     assert advbench["task"]["type"] == "text-generation"
     assert advbench["dataset"]["type"] == "falsereject-sample/advbench"
@@ -275,10 +278,10 @@ def test_cli_prints_summary_and_paths(outputs: dict[str, Path], tmp_path: Path,
                  str(tmp_path), "--rename", "refuser=Refuser-1B", "--title", "Two models"])
     printed = capsys.readouterr().out
     assert code == 0
-    assert re.search(r"Refuser-1B\s+falsereject\s+usr\s+0\.000\s+0\.00-0\.\d\d\s+12\s+0\s+"
-                     r"offline", printed)
+    assert re.search(r"Refuser-1B\s+falsereject \(limit=12\)\s+usr\s+0\.000\s+0\.00-0\.\d\d"
+                     r"\s+12\s+0\s+offline", printed)
     assert re.search(r"mute\s+falsereject\s+usr\s+-\s+-\s+0\s+10\s+offline\s+"
-                     r"\[mostly undetermined \(100%\)\]", printed)
+                     r"\[100% undetermined \(10 no answer\)", printed)
     assert str(tmp_path / "model_card.md") in printed
     assert (tmp_path / "model_card.md").read_text().startswith("## Two models")
 
@@ -312,8 +315,8 @@ def test_bad_inputs_fail_with_one_line(outputs: dict[str, Path], tmp_path: Path,
     assert error == f"falsereject: error: {missing}: no such file or directory"
     assert not (tmp_path / "a").exists()  # nothing written
     broken = tmp_path / "broken.jsonl"
-    broken.write_text('{"verdict": "full_compliance", "scorer": "offline"}\n{"verdict": "yes", '
-                      '"scorer": "offline"}\n')
+    broken.write_text(json.dumps(scored_row(verdict="full_compliance")) + "\n"
+                      + json.dumps(scored_row(verdict="yes")) + "\n")
     assert main(["report", str(broken), "--output-dir", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert f"skipped: {broken}:2: field 'verdict': not a verdict: 'yes'" in err
@@ -345,10 +348,11 @@ def test_safety_is_pooled_not_averaged() -> None:
 def test_hub_provenance_reaches_the_model_index(tmp_path: Path) -> None:
     # `falsereject score` rows from answers to the hub data (written by hand: no hub here)
     revision = "493ba967714ea54c6f01067e1f61e389cc2c9b3e"
-    rows = [{"prompt": f"p{i}", "response": "r", "model": "org/model", "category": 6,
-             "category_text": "Self-Harm", "benchmark": "falsereject",
-             "dataset": f"AmazonScience/FalseReject@{revision}", "verdict": verdict,
-             "explanation": "e", "scorer": "llm:gpt-4o-mini@1a2b3c4d"}
+    rows = [scored_row(prompt=f"p{i}", sample_id=i, model="org/model", category_id=6,
+                       category_name="Self-Harm",
+                       dataset=f"AmazonScience/FalseReject@{revision}", verdict=verdict,
+                       failure="transport" if verdict == "undetermined" else None,
+                       scorer="llm:gpt-4o-mini@1a2b3c4d")
             for i, verdict in enumerate(["full_compliance", "direct_refusal", "undetermined"])]
     scored = tmp_path / "scored.jsonl"
     scored.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -433,6 +437,16 @@ def test_labels_never_overlap_even_when_points_crowd(tmp_path: Path) -> None:
         for x, y in ax.transData.transform(points):  # no number hides a marker
             assert not (a.x0 < x < a.x1 and a.y0 < y < a.y1)
     fig.savefig(tmp_path / "labels.png")
+
+
+def scored_row(**fields: Any) -> dict[str, Any]:
+    """A `falsereject score --output` row, with every field of the one output shape."""
+    row = dict.fromkeys(SCORED_FIELDS) | {
+        "model": "m", "benchmark": "falsereject", "subset": "", "sample_id": 1, "epoch": 1,
+        "prompt": "p", "response": "r", "dataset": "unrecorded", "harness": "falsereject score",
+        "source": "answers.jsonl", "origin": "answers.jsonl:1", "verdict": "full_compliance",
+        "explanation": "e", "scorer": "offline"}
+    return row | fields
 
 
 def report_dir(report: Any) -> Path:
