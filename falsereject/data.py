@@ -85,18 +85,17 @@ def task_rows(split: str = "test", category: str | int | None = None) -> list[di
     filter); it is empty for the whole test split, and outputs and reports carry it along.
     """
     rows = load_rows(split)
-    subset = [] if split == "test" else [f"split={split}"]
     if category is not None:
         wanted = str(category).strip().lower()
         rows = [r for r in rows if wanted in (str(r["category"]), r["category_text"].lower())]
         if not rows:
             raise DataError(f"category {category!r} matches no row of the {split} split")
-        subset.append(f"category={rows[0]['category']} ({rows[0]['category_text']})")
+    subset = subset_name(split, rows[0]["category"] if category is not None else None)
     dataset = describe_source(split)
     # the train split's nested cot_response is left out: the tasks only read the prompt
     return [{"prompt": r["prompt"], "category_id": r["category"],
              "category_name": r["category_text"], "domain": r["domain"],
-             "benchmark": FALSEREJECT, "dataset": dataset, "subset": ", ".join(subset)}
+             "benchmark": FALSEREJECT, "dataset": dataset, "subset": subset}
             for r in rows]
 
 
@@ -177,9 +176,30 @@ def _hub_file(split: str) -> Path:
     return Path(local)
 
 
-def with_limit(subset: str, limit: float | None) -> str:
-    """A run's subset: its rows' own (``task_rows``) plus the harness's ``--limit``."""
-    parts = [subset] if subset else []
-    if limit:
-        parts.append(f"limit={limit:g}")
+def subset_name(split: str = "test", category_id: int | None = None) -> str:
+    """What sets a task's rows apart from the benchmark, ``""`` for the whole test split."""
+    parts = [] if split == "test" else [f"split={split}"]
+    if category_id is not None:
+        parts.append(f"category={category_id}")
     return ", ".join(parts)
+
+
+def run_subset(*parts: str) -> str:
+    """A run's subset: its rows' own (``subset_name``) and the harness's (``--limit`` ...)."""
+    return ", ".join(p for p in parts if p)
+
+
+def category_fields(row: dict[str, Any], where: str) -> tuple[int | None, str | None]:
+    """A row's ``category_id`` and ``category_name``, checked. FalseReject's own columns
+    (``category`` as the id, ``category_text`` as the name) are read too, so its rows can be
+    scored as they are; a safety set's string ``category`` is a name."""
+    category_id = row.get("category_id", row.get("category"))
+    name = row.get("category_name", row.get("category_text"))
+    if isinstance(category_id, str) and name is None:
+        category_id, name = None, category_id
+    if category_id is not None and (not isinstance(category_id, int)
+                                    or isinstance(category_id, bool)):
+        raise DataError(f"{where}: field 'category_id': expected a whole number")
+    if name is not None and not isinstance(name, str):
+        raise DataError(f"{where}: field 'category_name': expected a string")
+    return category_id, name

@@ -23,14 +23,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from falsereject.metrics import wilson
+from falsereject.benchmarks import shown
 from falsereject.server import serve, text_of
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BIN = Path(sys.executable).parent  # the harness CLIs installed beside this interpreter
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "falsereject"
 MAX_TOKENS = 128  # enough to see whether a small model refuses; keeps the demo to minutes
-SHOWN = ("usr", "compliance_rate", "refusal_rate", "n", "undetermined")
+SHOWN = ("usr", "usr_ci_low", "usr_ci_high", "compliance_rate", "refusal_rate", "n",
+         "undetermined")
 
 _ALARMING = re.compile(
     r"\b(kill|weapon|gun|bomb|explos|poison|drug|overdose|hack|exploit|steal|theft|attack|"
@@ -168,8 +169,8 @@ def _print_table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
     print("-" * len(header))
     for (model, harness), m in results.items():
         n = int(m["n"] or 0)
-        low, high = wilson(round((m["usr"] or 0) * n), n)
-        interval = f"{low:.2f}-{high:.2f}" if low is not None else "-"
+        low, high = m["usr_ci_low"], m["usr_ci_high"]  # Wilson, as each harness reports it
+        interval = f"{low:.2f}-{high:.2f}" if n else "-"
         print(f"{model:<14}{harness:<9}{_rate(m['usr']):>7}{interval:>15}"
               f"{_rate(m['compliance_rate']):>12}{_rate(m['refusal_rate']):>9}{n:>5}"
               f"{int(m['undetermined'] or 0):>14}")
@@ -188,7 +189,7 @@ def _report(inputs: list[Path], folder: Path, names: dict[str, str]) -> None:
     for row in report.overall():
         if row["benchmark"] not in ("falsereject", "safety"):
             continue
-        metric = "usr" if row["benchmark"] == "falsereject" else "usr_toxic"
+        metric = shown(row["benchmark"]).main_rate
         interval = f"{row[metric + '_ci_low']:.2f}-{row[metric + '_ci_high']:.2f}"
         print(f"{row['model']:<14}{row['benchmark']:<14}{metric:<11}{_rate(row[metric]):>7}"
               f"{interval:>15}{row['n']:>5}{row['undetermined']:>14}")

@@ -39,14 +39,13 @@ class InspectRun:
     error: str  # first line of the error message of a failed run
     model: str  # by falsereject's naming rule (no provider prefix)
     created: datetime
-    limit: float | None
+    subset: str  # what --limit or --sample-id left out; "" for every sample
     harness: str
     answers: list[LoggedAnswer] = field(default_factory=list)
 
 
 def read_inspect_log(path: Path, header_only: bool = False) -> InspectRun:
     log = _read(path, header_only)
-    limit = log.eval.config.limit
     run = InspectRun(
         path=path,
         task=log.eval.task,
@@ -55,7 +54,7 @@ def read_inspect_log(path: Path, header_only: bool = False) -> InspectRun:
         error=_first_line(log.error.message) if log.error else "",
         model=model_name(log.eval.model, INSPECT),
         created=_created(log.eval.created),
-        limit=float(limit) if isinstance(limit, (int, float)) else None,
+        subset=_harness_subset(log.eval.config),
         harness=f"inspect_ai {log.eval.packages.get('inspect_ai', 'unknown version')}",
     )
     for sample in log.samples or []:
@@ -68,6 +67,17 @@ def read_inspect_log(path: Path, header_only: bool = False) -> InspectRun:
             score=ours, where=f"{path}#{sample.id}" + (f"@{sample.epoch}" if sample.epoch > 1
                                                        else "")))
     return run
+
+
+def _harness_subset(config: Any) -> str:
+    parts = []
+    if config.limit:  # a count, or a (start, end) range
+        limit = config.limit
+        parts.append(f"limit={'-'.join(map(str, limit)) if isinstance(limit, (tuple, list)) else limit}")
+    if config.sample_id:
+        ids = config.sample_id if isinstance(config.sample_id, list) else [config.sample_id]
+        parts.append(f"sample_id={','.join(map(str, ids))}")
+    return ", ".join(parts)
 
 
 def _read(path: Path, header_only: bool) -> Any:

@@ -46,10 +46,16 @@ class RunInfo:
 
     @property
     def model(self) -> str:
+        """The model's name as lm-eval gives it: ``model_name``, else the ``pretrained=`` or
+        ``model=`` argument; never a folder or file name."""
         name = self.header.get("model_name")
-        if isinstance(name, str) and name:
-            return model_name(name, LM_EVAL)
-        return self.results.parent.name  # lm-eval's own folder name for the model
+        args = (self.header.get("config") or {}).get("model_args") or {}
+        if isinstance(args, str):  # older lm-eval: "pretrained=x,dtype=y"
+            args = dict(part.partition("=")[::2] for part in args.split(",") if "=" in part)
+        name = name or args.get("pretrained") or args.get("model")
+        if not isinstance(name, str) or not name:
+            raise DataError(f"{self.results}: field 'model_name' is missing: no model to name")
+        return model_name(name, LM_EVAL)
 
     @property
     def version(self) -> str:
@@ -62,10 +68,16 @@ class RunInfo:
             return datetime.fromtimestamp(stamp, timezone.utc)
         return datetime.fromtimestamp(self.results.stat().st_mtime, timezone.utc)
 
-    @property
-    def limit(self) -> float | None:
+    def harness_subset(self, task: str) -> str:
+        """What ``--limit`` (or ``--samples``) left out of ``task``; ``""`` for every document."""
         limit = (self.header.get("config") or {}).get("limit")
-        return float(limit) if isinstance(limit, (int, float)) else None
+        if limit:
+            return f"limit={limit:g}" if isinstance(limit, (int, float)) else f"limit={limit}"
+        counts = (self.header.get("n-samples") or {}).get(task) or {}
+        original, effective = counts.get("original"), counts.get("effective")
+        if isinstance(original, int) and isinstance(effective, int) and effective < original:
+            return f"{effective} of {original} documents"
+        return ""
 
     def samples_file(self, task: str) -> Path:
         stamp = self.results.stem.removeprefix("results_")

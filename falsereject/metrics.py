@@ -30,24 +30,27 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | tupl
 
 
 def summarize(verdicts: Iterable[str], rates: Iterable[str] = RATES,
-              failures: Iterable[str | None] = ()) -> dict[str, Any]:
+              failures: Iterable[str | None] | None = None) -> dict[str, Any]:
     """Counts, rates and 95 % intervals for one set of verdicts.
 
     Keys: ``n`` (rows with a verdict), ``undetermined``, ``undetermined_rate`` (over all rows),
     ``undetermined_<reason>`` per reason in ``falsereject.verdicts.FAILURES``, one count per
     verdict, and per rate ``<rate>``, ``<rate>_ci_low``, ``<rate>_ci_high``. A rate over no
-    verdicts is ``None``. ``failures`` holds the reason of each undetermined row (None for the
-    others); a row whose reason was not recorded counts as ``unknown``.
+    verdicts is ``None``. ``failures``, one per verdict, gives the reason of each undetermined
+    one (read only there); an undetermined verdict without a reason counts as ``unknown``.
     """
+    verdicts = list(verdicts)
+    failures = [None] * len(verdicts) if failures is None else list(failures)
+    if len(failures) != len(verdicts):
+        raise ValueError(f"{len(failures)} failure reasons for {len(verdicts)} verdicts")
     counts = Counter(verdicts)
     unknown = set(counts) - set(VERDICTS) - {UNDETERMINED}
     if unknown:
         raise ValueError(f"not a verdict: {', '.join(sorted(unknown))}")
-    reasons = Counter(f for f in failures if f is not None)
-    if sum(reasons.values()) > counts[UNDETERMINED] or set(reasons) - set(FAILURES):
-        raise ValueError(f"failure reasons {dict(reasons)} do not fit "
-                         f"{counts[UNDETERMINED]} undetermined rows")
-    reasons[UNKNOWN] += counts[UNDETERMINED] - sum(reasons.values())
+    reasons = Counter(f or UNKNOWN for v, f in zip(verdicts, failures, strict=True)
+                      if v == UNDETERMINED)
+    if set(reasons) - set(FAILURES):
+        raise ValueError(f"not a reason for undetermined: {', '.join(set(reasons) - set(FAILURES))}")
     n = sum(counts[v] for v in VERDICTS)
     total = n + counts[UNDETERMINED]
     out: dict[str, Any] = {"n": n, "undetermined": counts[UNDETERMINED]}
@@ -92,8 +95,9 @@ def undetermined_reasons(summary: Mapping[str, Any]) -> str:
 
 def reduce_epochs(items: Sequence[T], sample_of: Any, verdict_of: Any) -> list[T]:
     """One item per sample: the one whose verdict is the most common across the sample's epochs
-    (ties: the earliest), as Inspect's ``mode`` reducer does. Intervals count prompts, not
-    answers, so several epochs never narrow them."""
+    (ties: the earliest), as Inspect's ``mode`` reducer does, so both agree; ``undetermined``
+    takes part like any verdict. Intervals count prompts, not answers, so several epochs never
+    narrow them."""
     groups: dict[Hashable, list[T]] = defaultdict(list)
     for item in items:
         groups[sample_of(item)].append(item)

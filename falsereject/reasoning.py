@@ -10,8 +10,9 @@ import re
 
 _TAG = r"(?:think|thinking|reasoning)"
 _CLOSED = re.compile(rf"<{_TAG}>.*?</{_TAG}>", re.S | re.I)
-# Chat templates that open the block themselves leave "reasoning </think> answer": everything up
-# to the first closing tag is reasoning (lazy, so an answer that mentions the tag keeps its tail).
+# Chat templates that open the block themselves leave "reasoning </think> answer": when a closing
+# tag comes before any opening one, everything up to it is reasoning (lazy, so an answer that
+# mentions the tag keeps its tail).
 _DANGLING_CLOSE = re.compile(rf"^.*?</{_TAG}>", re.S | re.I)
 # An opening tag never closed: the model ran out of tokens while still reasoning. It must open a
 # line, so prose that mentions the tag ("models emit <think> first") keeps its tail.
@@ -23,10 +24,12 @@ def strip_reasoning(text: str) -> str:
     """``text`` without its reasoning blocks. An unclosed block runs to the end (the answer
     never came), so an answer that is all reasoning becomes empty. Text with no such tags comes
     back unchanged."""
-    if not _ANY_TAG.search(text):
+    first = _ANY_TAG.search(text)
+    if not first:
         return text
+    if first.group().startswith("</"):
+        text = _DANGLING_CLOSE.sub(" ", text, count=1)
     text = _CLOSED.sub(" ", text)
-    text = _DANGLING_CLOSE.sub(" ", text)
     return _UNCLOSED_OPEN.sub(" ", text).strip()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.benchmarks import get_benchmark
-from falsereject.data import with_limit
+from falsereject.data import run_subset
 from falsereject.inspect_logs import InspectRun, read_inspect_log
 from falsereject.reports.runs import (
     UNRECORDED,
@@ -47,13 +47,14 @@ def read_log(path: Path, messages: Messages) -> list[Run]:
         name = meta.get("benchmark") or header.benchmark
         bench = get_benchmark(name, f"{answer.where}: sample metadata field 'benchmark'").name
         scorer = str((score.metadata or {}).get("scorer") or "unnamed scorer")
-        subset = with_limit(str(meta.get("subset") or ""), log.limit)
+        subset = run_subset(str(meta.get("subset") or ""), log.subset)
         key = (bench, scorer, subset)
         run = runs.setdefault(key, _run(log, bench, scorer, subset, score.metadata))
         verdict = check_verdict(score.value, answer.where, "score")
         failure = (score.metadata or {}).get("failure")
         answers.setdefault(key, []).append((answer.sample_id,
-                                            placed_verdict(verdict, meta, failure)))
+                                            placed_verdict(verdict, meta, answer.where,
+                                                           failure)))
         dataset = str(meta.get("dataset") or UNRECORDED)
         if dataset not in run.datasets:
             run.datasets.append(dataset)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.benchmarks import FALSEREJECT, benchmark_of_task, get_benchmark
-from falsereject.data import json_objects, with_limit
+from falsereject.data import json_objects, run_subset, subset_name
 from falsereject.lm_eval_files import RunInfo, parse_judgement, read_results
 from falsereject.reports.runs import (
     UNRECORDED,
@@ -50,7 +50,7 @@ def read_run(path: Path, messages: Messages, only: set[str] | None = None) -> li
     for task, benchmark in sorted((t, b) for t, b in ours.items() if b is not None):
         samples = info.samples_file(task)
         if samples.is_file():
-            found = _sample_verdicts(samples, benchmark, info.limit)
+            found = _sample_verdicts(samples, benchmark, info.harness_subset(task))
         else:
             messages.note(f"{path}: no {samples.name} (run without --log_samples?): overall "
                           f"counts of {task!r} rebuilt from the results file, no breakdown")
@@ -70,7 +70,7 @@ def _run(info: RunInfo, benchmark: str, scorer: str, subset: str) -> Run:
 Found = dict[tuple[str, str, str], tuple[list[Verdict], list[str]]]
 
 
-def _sample_verdicts(path: Path, benchmark: str, limit: float | None) -> Found:
+def _sample_verdicts(path: Path, benchmark: str, harness_subset: str) -> Found:
     answers: dict[tuple[str, str, str], list[tuple[Any, Verdict]]] = defaultdict(list)
     datasets: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for where, _, row in json_objects(path):
@@ -87,8 +87,9 @@ def _sample_verdicts(path: Path, benchmark: str, limit: float | None) -> Found:
         if not isinstance(scorer, str) or not scorer:
             raise ReportError(f"{where}: field 'filter' (the scorer) is missing")
         bench = get_benchmark(doc.get("benchmark") or benchmark, f"{where}: field 'doc.benchmark'")
-        key = (bench.name, scorer, with_limit(str(doc.get("subset") or ""), limit))
-        answers[key].append((row.get("doc_id"), placed_verdict(parsed[0], doc, parsed[1])))
+        key = (bench.name, scorer, run_subset(str(doc.get("subset") or ""), harness_subset))
+        answers[key].append((row.get("doc_id"), placed_verdict(parsed[0], doc, where,
+                                                                   parsed[1])))
         dataset = str(doc.get("dataset") or UNRECORDED)
         if dataset not in datasets[key]:
             datasets[key].append(dataset)
@@ -100,7 +101,7 @@ def _counted_verdicts(info: RunInfo, task: str, benchmark: str) -> Found:
     fix them. A run with no verdict at all (n 0) has no rates, and needs none."""
     found: Found = {}
     results = info.header.get("results", {}).get(task, {})
-    subset = with_limit(_configured_subset(info, task), info.limit)
+    subset = run_subset(_configured_subset(info, task), info.harness_subset(task))
     for key in results:
         metric, _, scorer = key.partition(",")
         if metric != "n" or not scorer:
@@ -132,7 +133,4 @@ def _counted_verdicts(info: RunInfo, task: str, benchmark: str) -> Found:
 def _configured_subset(info: RunInfo, task: str) -> str:
     """The subset a task's YAML asked for (its ``dataset_kwargs``), as ``task_rows`` names it."""
     kwargs = (info.header["configs"].get(task) or {}).get("dataset_kwargs") or {}
-    parts = [f"split={kwargs['split']}"] if kwargs.get("split", "test") != "test" else []
-    if kwargs.get("category") is not None:
-        parts.append(f"category={kwargs['category']}")
-    return ", ".join(parts)
+    return subset_name(kwargs.get("split", "test"), kwargs.get("category"))

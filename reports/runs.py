@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from falsereject.data import category_fields
 from falsereject.metrics import reduce_epochs
 from falsereject.taxonomy import domain_of
-from falsereject.verdicts import UNDETERMINED, VERDICTS
+from falsereject.verdicts import FAILURES, UNDETERMINED, VERDICTS
 
 UNRECORDED = "unrecorded"  # provenance that older outputs did not write down
 
@@ -51,16 +52,16 @@ class Run:
         return (self.model, self.benchmark, self.scorer, self.subset)
 
 
-def placed_verdict(verdict: str, doc: dict[str, Any], failure: str | None = None) -> Verdict:
+def placed_verdict(verdict: str, doc: dict[str, Any], where: str,
+                   failure: object = None) -> Verdict:
     """A verdict placed in the taxonomy by the fields of its prompt's row (``category_id``,
     ``category_name``, ``domain``: the same in every harness's rows)."""
-    category_id = doc.get("category_id")
-    if not isinstance(category_id, int) or isinstance(category_id, bool):
-        category_id = None
-    name = doc.get("category_name")
+    if failure not in (None, *FAILURES):
+        raise ReportError(f"{where}: field 'failure': not a reason for undetermined: {failure!r}")
+    category_id, name = category_fields(doc, where)
     domain = doc.get("domain") or (domain_of(category_id) if category_id is not None else None)
-    return Verdict(verdict, str(name) if name is not None else None, category_id,
-                   str(domain) if domain else None, failure if verdict == UNDETERMINED else None)
+    return Verdict(verdict, name, category_id, str(domain) if domain else None,
+                   failure if verdict == UNDETERMINED else None)  # type: ignore[arg-type]
 
 
 def one_per_prompt(answers: list[tuple[Any, Verdict]]) -> list[Verdict]:

@@ -29,7 +29,6 @@ def is_score_row(row: dict[str, Any]) -> bool:
 
 
 def read_scored(path: Path) -> list[Run]:
-    created = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     runs: dict[tuple[str, ...], Run] = {}
     answers: dict[tuple[str, ...], list[tuple[Any, Verdict]]] = {}
     for where, _, row in json_objects(path):
@@ -46,10 +45,10 @@ def read_scored(path: Path) -> list[Run]:
                str(row["source"]))
         run = runs.setdefault(key, Run(
             model=key[0], benchmark=benchmark, scorer=key[2], harness=str(row["harness"]),
-            source=f"{path} (scored from {key[4]})", created=created, verdicts=[],
-            subset=key[3]))
+            source=f"{path} (scored from {key[4]})", created=_created(row["created"], where),
+            verdicts=[], subset=key[3]))
         answers.setdefault(key, []).append(
-            (row["sample_id"], placed_verdict(verdict, row, row["failure"])))
+            (row["sample_id"], placed_verdict(verdict, row, where, row["failure"])))
         dataset = str(row["dataset"] or UNRECORDED)
         if dataset not in run.datasets:
             run.datasets.append(dataset)
@@ -58,3 +57,11 @@ def read_scored(path: Path) -> list[Run]:
     for key, run in runs.items():
         run.verdicts = one_per_prompt(answers[key])
     return list(runs.values())
+
+
+def _created(stamp: object, where: str) -> datetime:
+    try:
+        created = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        raise ReportError(f"{where}: field 'created': not an ISO 8601 time: {stamp!r}") from None
+    return created if created.tzinfo else created.replace(tzinfo=timezone.utc)

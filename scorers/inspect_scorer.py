@@ -26,6 +26,7 @@ from falsereject.scorers import Judgement, get_scorer
 from falsereject.scorers.llm_judge import (
     JUDGE_MAX_TOKENS,
     JUDGE_TEMPERATURE,
+    OPENAI_ENDPOINT,
     Ask,
     JudgeCore,
     default_cache_dir,
@@ -41,6 +42,8 @@ def _summary_metric(key: str) -> Metric:
         values = [s.score.value for s in scores]
         if not all(isinstance(v, str) for v in values):
             raise ValueError("FalseReject scores are verdict labels: use --epochs-reducer mode")
+        # Inspect's epoch reducer keeps the first epoch's metadata: summarize reads a reason
+        # only where the reduced verdict is undetermined
         failures = [(s.score.metadata or {}).get("failure") for s in scores]
         value = summarize(values, failures=failures)[key]  # type: ignore[arg-type]
         return float("nan") if value is None else float(value)
@@ -95,6 +98,16 @@ def undetermined_unusable() -> Metric:
 
 
 @metric
+def undetermined_no_answer() -> Metric:
+    return _summary_metric("undetermined_no_answer")
+
+
+@metric
+def undetermined_unknown() -> Metric:
+    return _summary_metric("undetermined_unknown")
+
+
+@metric
 def usr_ci_low() -> Metric:
     return _summary_metric("usr_ci_low")
 
@@ -115,7 +128,7 @@ def usr_toxic_ci_high() -> Metric:
 
 
 _COUNTS = [undetermined_rate(), n(), undetermined(), undetermined_transport(),
-           undetermined_unusable()]
+           undetermined_unusable(), undetermined_no_answer(), undetermined_unknown()]
 BENIGN_METRICS = [
     compliance_rate(), usr(), usr_ci_low(), usr_ci_high(), refusal_rate(), *_COUNTS,
     grouped(usr(), "domain", all=False),
@@ -201,7 +214,10 @@ def _score(state: TaskState, judgement: Judgement, scorer_name: str,
 
 
 def _endpoint(grader: Model) -> str:
-    return str(getattr(grader.api, "base_url", None) or str(grader).split("/")[0])
+    """The grader's base URL as the CLI judge would name it, so both share cache entries."""
+    provider = str(grader).split("/")[0]
+    default = OPENAI_ENDPOINT if provider == "openai" else provider
+    return str(getattr(grader.api, "base_url", None) or default).rstrip("/")
 
 
 def _reasoning(state: TaskState) -> str | None:

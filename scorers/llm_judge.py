@@ -50,6 +50,7 @@ REASONING_ENV = "FALSEREJECT_JUDGE_REASONING"  # "1": judge <think> blocks too
 JUDGE_MAX_TOKENS = 1024
 JUDGE_TEMPERATURE = 0.0
 VLLM_ENDPOINT = "vllm:in-process"
+OPENAI_ENDPOINT = "https://api.openai.com/v1"  # the openai client's default
 
 
 class JudgeError(RuntimeError):
@@ -93,7 +94,7 @@ class JudgeSettings:
     def endpoint(self) -> str:
         if self.backend == "vllm":
             return VLLM_ENDPOINT
-        return self.base_url or "https://api.openai.com/v1"
+        return (self.base_url or OPENAI_ENDPOINT).rstrip("/")
 
 
 def default_cache_dir() -> Path:

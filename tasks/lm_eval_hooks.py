@@ -18,7 +18,7 @@ from falsereject.lm_eval_files import format_judgement, parse_judgement
 from falsereject.metrics import summarize, undetermined_flag, wilson
 from falsereject.safety import load_safety_rows
 from falsereject.scorers import Scorer, get_scorer
-from falsereject.verdicts import RATES, TRANSPORT, UNDETERMINED, UNUSABLE
+from falsereject.verdicts import NO_ANSWER, RATES, TRANSPORT, UNDETERMINED, UNUSABLE
 
 LOG = logging.getLogger("falsereject")
 
@@ -76,17 +76,19 @@ def process_results(doc: dict, results: list[str]) -> dict[str, float]:
     """Per-document metric values. An undetermined answer counts in ``undetermined`` (and its
     reason) only: leaving the rate keys out keeps it out of those means' denominators. ``n`` is
     always there, so a run whose judge failed on every answer still reports n 0."""
+    where = f"lm-eval document {doc.get('prompt', '')[:60]!r}"
     parsed = parse_judgement(results[0])
     if parsed is None:
-        raise ValueError(f"filtered response holds no verdict: {results[0][:80]!r}")
+        raise ValueError(f"{where}: filtered response holds no verdict: {results[0][:80]!r}")
     verdict, failure = parsed
-    benchmark = get_benchmark(doc["benchmark"], "lm-eval document: field 'benchmark'")
+    benchmark = get_benchmark(doc.get("benchmark"), f"{where}: field 'benchmark'")
     undetermined = verdict == UNDETERMINED
     values: dict[str, float] = {
         "n": int(not undetermined), "undetermined": int(undetermined),
         "undetermined_rate": float(undetermined),
         "undetermined_transport": int(failure == TRANSPORT),
         "undetermined_unusable": int(failure == UNUSABLE),
+        "undetermined_no_answer": int(failure == NO_ANSWER),
     }
     if undetermined:
         return values

@@ -69,7 +69,10 @@ def test_inspect_logs_are_rescored(tmp_path: Path, inspect_run: Path) -> None:
     ("content", "name", "message"),
     [
         ('{"prompt": "p"}\n', "a.jsonl", r"a.jsonl:1: field 'response' is missing"),
-        ('{"prompt": "p", "response": "r"}\nnot json\n', "b.jsonl", r"b.jsonl:2: not valid JSON"),
+        ('{"prompt": "p", "response": "r", "model": "m"}\nnot json\n', "b.jsonl",
+         r"b.jsonl:2: not valid JSON"),
+        # a model's name comes from the run, never from a file name
+        ('{"prompt": "p", "response": "r"}\n', "e.jsonl", r"e.jsonl:1: field 'model' is missing"),
         ("hello", "c.eval", r"c.eval: not a readable Inspect log"),
         ("x", "d.csv", r"d.csv: unknown input kind"),
     ],
@@ -123,7 +126,7 @@ def test_llm_judge_rescores_saved_samples(tmp_path: Path, lm_eval_run: Path, loo
 
 
 def test_llm_judge_needs_a_model(tmp_path: Path) -> None:
-    (tmp_path / "a.jsonl").write_text('{"prompt": "p", "response": "r"}\n')
+    (tmp_path / "a.jsonl").write_text('{"prompt": "p", "response": "r", "model": "m"}\n')
     result = run([FALSEREJECT, "score", "a.jsonl", "--judge", "llm"], cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -132,11 +135,26 @@ def test_llm_judge_needs_a_model(tmp_path: Path) -> None:
 
 
 def test_several_inputs_keep_their_own_figures(tmp_path: Path) -> None:
-    (tmp_path / "model_a.jsonl").write_text(json.dumps({"prompt": "p", "response": REFUSAL}) + "\n")
-    (tmp_path / "model_b.jsonl").write_text(
-        "".join(json.dumps({"prompt": f"p{i}", "response": COMPLIANCE}) + "\n" for i in range(3)))
-    metrics, _ = score(tmp_path, tmp_path / "model_a.jsonl", tmp_path / "model_b.jsonl")
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"prompt": "p", "response": REFUSAL, "model": "model_a"}) + "\n")
+    (tmp_path / "b.jsonl").write_text("".join(
+        json.dumps({"prompt": f"p{i}", "response": COMPLIANCE, "model": "model_b"}) + "\n"
+        for i in range(3)))
+    metrics, _ = score(tmp_path, tmp_path / "a.jsonl", tmp_path / "b.jsonl")
     runs = {r["model"]: r["overall"] for r in metrics["runs"]}
     assert runs["model_a"]["refusal_rate"] == 1.0 and runs["model_a"]["n"] == 1
     assert runs["model_b"]["usr"] == 1.0 and runs["model_b"]["n"] == 3
     assert "overall" not in metrics  # never one figure pooled over two models
+
+
+def test_a_score_output_can_be_scored_again(tmp_path: Path) -> None:
+    rows = [{"prompt": f"p{i}", "response": COMPLIANCE, "model": "m", "sample_id": i % 2,
+             "epoch": 1 + i // 2} for i in range(4)]
+    (tmp_path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    first, scored = score(tmp_path, tmp_path / "answers.jsonl")
+    (tmp_path / "again.jsonl").write_text("".join(json.dumps(r) + "\n" for r in scored))
+    second, rescored = score(tmp_path, tmp_path / "again.jsonl")
+    # the run it came from (model, source, time) survives, so it is the same run again
+    assert [r["source"] for r in rescored] == [str(tmp_path / "answers.jsonl")] * 4
+    assert {r["created"] for r in rescored} == {scored[0]["created"]}
+    assert second["runs"][0]["prompts"] == first["runs"][0]["prompts"] == 2

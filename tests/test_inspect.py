@@ -46,7 +46,7 @@ def test_bare_name_filters_and_system_prompt(loopback: Recorder, tmp_path: Path)
     log = read_eval_log(str(path))
     assert log.status == "success" and len(log.samples) == 2
     assert {s.metadata["category_name"] for s in log.samples} == {"Self-Harm"}
-    assert {s.metadata["subset"] for s in log.samples} == {"category=6 (Self-Harm)"}
+    assert {s.metadata["subset"] for s in log.samples} == {"category=6"}
     sent = loopback.requests[seen:]
     assert sent[0]["messages"][0]["role"] == "system"
     assert sent[0]["messages"][0]["content"] == "Be brief."

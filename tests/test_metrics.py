@@ -44,3 +44,36 @@ def test_breakdown_groups_rows() -> None:
     groups = breakdown(rows, "category")
     assert groups["a"]["refusal_rate"] == 1.0
     assert (groups["b"]["n"], groups["b"]["undetermined"], groups["b"]["usr"]) == (1, 1, 1.0)
+
+
+def test_undetermined_reasons_are_counted_apart() -> None:
+    m = summarize([FC, UND, UND, UND], failures=[None, "transport", "unusable", None])
+    assert (m["undetermined_transport"], m["undetermined_unusable"],
+            m["undetermined_unknown"], m["undetermined_no_answer"]) == (1, 1, 1, 0)
+    # a reason on a row with a verdict is ignored: Inspect's epoch reducer keeps the first
+    # epoch's metadata, so a reduced verdict can carry a failed epoch's reason
+    assert summarize([FC], failures=["transport"])["undetermined_transport"] == 0
+    with pytest.raises(ValueError, match="not a reason"):
+        summarize([UND], failures=["bad luck"])
+
+
+def test_epochs_reduce_to_the_most_common_verdict_earliest_on_ties() -> None:
+    from falsereject.metrics import reduce_epochs
+
+    answers = [(1, FC), (1, DR), (1, DR), (2, UND), (2, FC), (3, SPC)]
+    kept = reduce_epochs(answers, lambda a: a[0], lambda a: a[1])
+    assert kept == [(1, DR), (2, UND), (3, SPC)]
+
+
+def test_harness_subsets_are_named() -> None:
+    from types import SimpleNamespace
+
+    from falsereject.inspect_logs import _harness_subset
+    from falsereject.lm_eval_files import RunInfo
+
+    config = SimpleNamespace(limit=(10, 20), sample_id=None)
+    assert _harness_subset(config) == "limit=10-20"
+    assert _harness_subset(SimpleNamespace(limit=None, sample_id=[3, 5])) == "sample_id=3,5"
+    run = RunInfo(None, {"config": {"limit": None},  # type: ignore[arg-type]
+                         "n-samples": {"falsereject": {"original": 1187, "effective": 40}}})
+    assert run.harness_subset("falsereject") == "40 of 1187 documents"

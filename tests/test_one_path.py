@@ -50,8 +50,9 @@ def model_index(folder: Path) -> dict[str, list[dict[str, Any]]]:
 
 def test_a_misspelt_benchmark_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(
-        json.dumps({"prompt": "p", "response": REFUSAL, "benchmark": "advbench"}) + "\n"
-        + json.dumps({"prompt": "q", "response": REFUSAL, "benchmark": "FalseReject"}) + "\n")
+        json.dumps({"prompt": "p", "response": REFUSAL, "model": "m", "benchmark": "advbench"})
+        + "\n" + json.dumps({"prompt": "q", "response": REFUSAL, "model": "m",
+                             "benchmark": "FalseReject"}) + "\n")
     result = run([FALSEREJECT, "score", "a.jsonl", "--output", "out.jsonl"], cwd=tmp_path)
     assert result.returncode == 2 and not (tmp_path / "out.jsonl").exists()
     assert result.stderr.strip() == (
@@ -117,16 +118,16 @@ def test_a_category_subset_never_passes_for_the_benchmark(inspect_run: Path, loo
     report = build_report([inspect_run, tmp_path / "logs"], tmp_path / "report",
                           stream=io.StringIO())
     rows = {r["subset"]: r for r in report.overall() if r["benchmark"] == "falsereject"}
-    assert set(rows) == {"", "category=7 (Violent Crimes)"}
-    assert rows["category=7 (Violent Crimes)"]["n"] == 2
-    assert "a subset (category=7 (Violent Crimes))" in rows["category=7 (Violent Crimes)"]["flag"]
+    assert set(rows) == {"", "category=7"}
+    assert rows["category=7"]["n"] == 2
+    assert "a subset (category=7)" in rows["category=7"]["flag"]
     [entry] = model_index(tmp_path / "report")["scripted"]
     usr = next(m["value"] for m in entry["metrics"] if m["type"] == "usr")
     assert usr == round(rows[""]["usr"], 4)
     card = (tmp_path / "report" / "model_card.md").read_text()
-    assert "| scripted | FalseReject, subset category=7 (Violent Crimes) | usr |" in card
+    assert "| scripted | FalseReject, subset category=7 | usr |" in card
     html = (tmp_path / "report" / "report.html").read_text()
-    assert "category=7 (Violent Crimes)" in html
+    assert "a subset (category=7), not the benchmark" in html
 
 
 def test_epochs_count_each_prompt_once(loopback: Recorder, tmp_path: Path) -> None:

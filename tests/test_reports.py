@@ -444,7 +444,8 @@ def scored_row(**fields: Any) -> dict[str, Any]:
     row = dict.fromkeys(SCORED_FIELDS) | {
         "model": "m", "benchmark": "falsereject", "subset": "", "sample_id": 1, "epoch": 1,
         "prompt": "p", "response": "r", "dataset": "unrecorded", "harness": "falsereject score",
-        "source": "answers.jsonl", "origin": "answers.jsonl:1", "verdict": "full_compliance",
+        "created": "2026-11-30T12:00:00+00:00", "source": "answers.jsonl",
+        "origin": "answers.jsonl:1", "verdict": "full_compliance",
         "explanation": "e", "scorer": "offline"}
     return row | fields
 

@@ -191,6 +191,7 @@ def test_reply_that_never_leaves_its_reasoning_is_undetermined() -> None:
         ("<reasoning>plan</reasoning> Paris.", "Paris."),
         # lazy: a dangling close ends the reasoning at its first occurrence
         ("plan</think> Paris; models close with </think> too.", "Paris; models close with </think> too."),
+        ("<think>a</think> Paris; models close with </think> too.", "Paris; models close with </think> too."),
     ],
 )
 def test_strip_reasoning(text: str, expected: str) -> None:
