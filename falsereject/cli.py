@@ -12,7 +12,7 @@ from typing import Any
 from falsereject.data import DataError, categories, load_rows
 from falsereject.inputs import read_records
 from falsereject.llm_client import EndpointError
-from falsereject.scorers import JUDGES, get_scorer
+from falsereject.scorers import JUDGES, Scorer, get_scorer
 from falsereject.scorers.llm_judge import JudgeError
 from falsereject.scoring import score_records, summary
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def score(args: argparse.Namespace) -> int:
     records = [record for path in args.inputs for record in read_records(path)]
-    scorer = get_scorer(args.judge, **_judge_settings(args)) if args.judge == "llm" else get_scorer()
+    scorer = _scorer(args)
     rows = score_records(records, scorer)
     if args.output:
         _write_jsonl(args.output, rows)
@@ -43,6 +43,25 @@ def score(args: argparse.Namespace) -> int:
         args.metrics_json.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """Judge answers that people labelled, and say how far the scorer agrees with them:
+    accuracy, kappa, per-class precision and recall, per source, with intervals. Writes
+    calibration.json and confusion.png/.svg into --output-dir."""
+    from falsereject.calibration import calibrate as run
+    from falsereject.calibration import load_labelled, summary_lines, write_outputs
+
+    items, data = load_labelled(args.data)
+    result = run(items, _scorer(args), data)
+    paths = write_outputs(result, args.output_dir)
+    print("\n".join(summary_lines(result)))
+    print("\nWritten: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _scorer(args: argparse.Namespace) -> Scorer:
+    return get_scorer(args.judge, **_judge_settings(args)) if args.judge == "llm" else get_scorer()
 
 
 def _judge_settings(args: argparse.Namespace) -> dict[str, object]:
@@ -92,12 +111,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="falsereject", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    p = commands.add_parser("score", help="score saved answers (JSONL, lm-eval samples, Inspect logs)")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+def _add_judge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge", choices=JUDGES, default="offline",
                    help="offline: the rule-based detector; llm: the paper's LLM judge")
     judge = p.add_argument_group("LLM judge (--judge llm)")
@@ -116,9 +130,26 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     judge.add_argument("--judge-reasoning", action="store_true",
                        help="judge <think> blocks too (default: the final answer only)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="falsereject", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = commands.add_parser("score", help="score saved answers (JSONL, lm-eval samples, Inspect logs)")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    _add_judge_arguments(p)
     p.add_argument("--output", type=Path, help="JSONL: each input row plus verdict and explanation")
     p.add_argument("--metrics-json", type=Path, help="also write the printed metrics here")
     p.set_defaults(run=score)
+
+    p = commands.add_parser("calibrate", help="measure a scorer against human labels",
+                            description=calibrate.__doc__)
+    _add_judge_arguments(p)
+    p.add_argument("--data", type=Path, help="a folder of xstest_v2_completions_*.csv or a JSONL "
+                   "of prompt, response, label (default: XSTest v2 from its repository, cached)")
+    p.add_argument("--output-dir", type=Path, default=Path("calibration"), metavar="DIR")
+    p.set_defaults(run=calibrate)
 
     p = commands.add_parser("categories", help="list the categories of the data in use")
     p.add_argument("--split", default="test", choices=("test", "train"))

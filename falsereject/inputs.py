@@ -71,12 +71,14 @@ def _read_plain(path: Path) -> list[Record]:
                 raise DataError(f"{where}: field {key!r} is missing or not a string")
         if not isinstance(row.get("model"), str) or not row["model"]:
             raise DataError(f"{where}: field 'model' is missing: name the model that answered")
-        # a rescored score output keeps the run it came from
+        # a rescored `falsereject score` output keeps the run it came from
+        rescored = "verdict" in row and "scorer" in row and isinstance(row.get("source"), str)
         records.append(_record(row, where, model=row["model"],
                                harness=str(row.get("harness", PLAIN)),
                                sample_id=row.get("sample_id", number), epoch=row.get("epoch", 1),
                                created=str(row.get("created") or modified),
-                               source=str(row.get("source") or path), harness_subset=""))
+                               source=row["source"] if rescored else str(path.resolve()),
+                               harness_subset=""))
     return records
 
 
@@ -94,7 +96,7 @@ def _read_lm_eval_samples(path: Path) -> list[Record]:
             raise DataError(f"{where}: lm-eval sample has no answer in field 'resps'") from None
         records.append(_record({**doc, "response": str(response)}, where, model=model,
                                harness=run.version, sample_id=row.get("doc_id"), epoch=1,
-                               created=created, source=str(path),
+                               created=created, source=str(path.resolve()),
                                harness_subset=run.harness_subset(task)))
     return records
 
@@ -105,7 +107,7 @@ def _read_inspect_log(path: Path) -> list[Record]:
         raise DataError(f"{path}: Inspect log has no samples (status: {run.status})")
     return [_record({**a.metadata, "prompt": a.prompt, "response": a.response}, a.where,
                     model=run.model, harness=run.harness, sample_id=a.sample_id, epoch=a.epoch,
-                    created=run.created.isoformat(), source=str(path),
+                    created=run.created.isoformat(), source=str(path.resolve()),
                     harness_subset=run.subset)
             for a in run.answers]
 

@@ -18,9 +18,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from falsereject import __version__
 from falsereject.data import SAMPLE
 from falsereject.benchmarks import FALSEREJECT, SAFETY, shown
+from falsereject.reports.compare import JudgeEvidence, calibration_note
 from falsereject.reports.runs import UNRECORDED, Run
 from falsereject.metrics import undetermined_reasons
 from falsereject.safety import HUB_SETS
+from falsereject.verdicts import VERDICTS
 
 CARD_TEMPLATE = "model_card.md.j2"
 HTML_TEMPLATE = "report.html.j2"
@@ -68,8 +70,8 @@ def dataset_of(benchmark: str, provenance: str) -> Dataset:
 
 
 def write_card(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, list[Path]],
-               output_dir: Path, title: str) -> Path:
-    context = _context(rows, runs, plots, title)
+               output_dir: Path, title: str, evidence: JudgeEvidence) -> Path:
+    context = _context(rows, runs, plots, title, evidence)
     text = _environment(autoescape=False).get_template(CARD_TEMPLATE).render(**context)
     path = output_dir / "model_card.md"
     path.write_text(text, encoding="utf-8")
@@ -77,8 +79,9 @@ def write_card(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, lis
 
 
 def write_html(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, list[Path]],
-               output_dir: Path, title: str, skipped: list[str], notes: list[str]) -> Path:
-    context = _context(rows, runs, plots, title)
+               output_dir: Path, title: str, skipped: list[str], notes: list[str],
+               evidence: JudgeEvidence) -> Path:
+    context = _context(rows, runs, plots, title, evidence)
     figures = [
         {"name": name, "src": "data:image/svg+xml;base64,"
          + base64.b64encode(paths[1].read_bytes()).decode("ascii")}
@@ -125,7 +128,7 @@ def model_index(rows: list[dict[str, Any]], runs: list[Run]) -> str:
 
 
 def _context(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, list[Path]],
-             title: str) -> dict[str, Any]:
+             title: str, evidence: JudgeEvidence) -> dict[str, Any]:
     overall = _overall(rows)
     main = next((plots[name][0].name for name in MAIN_PLOTS if name in plots), None)
     return {
@@ -133,7 +136,9 @@ def _context(rows: list[dict[str, Any]], runs: list[Run], plots: dict[str, list[
         "intro": _intro(runs),
         "main_plot": {"file": main, "alt": main.rsplit(".", 1)[0].replace("_", " ")}
         if main else None,
-        "results": [_result(r) for r in overall],
+        "results": [_result(r, evidence) for r in overall],
+        "calibrated": bool(evidence.calibrations),
+        "agreements": [_agreement(a) for a in evidence.agreements],
         "has_pooled": any(r["benchmark"] == SAFETY for r in overall),
         "flagged": _flagged(overall, runs),
         "provenance": [_provenance(run) for run in runs],
@@ -158,7 +163,7 @@ def _intro(runs: list[Run]) -> str:
     return text
 
 
-def _result(row: dict[str, Any]) -> dict[str, Any]:
+def _result(row: dict[str, Any], evidence: JudgeEvidence) -> dict[str, Any]:
     rate = shown(row["benchmark"]).main_rate
     return {
         "model": row["model"],
@@ -171,7 +176,23 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
         "n": row["n"],
         "undetermined": _undetermined(row),
         "scorer": row["scorer"],
+        "vs_people": calibration_note(evidence.calibrations.get(row["scorer"])),
         "flag": row["flag"],
+    }
+
+
+def _agreement(found: dict[str, Any]) -> dict[str, Any]:
+    """One comparison of two scorers, as the card's line and the HTML's table read it."""
+    agree, kappa = found["agreement"], found["kappa"]
+    kappa_text = "n/a" if kappa["value"] is None else (
+        f"{kappa['value']:.3f} [{kappa['ci_low']:.2f}, {kappa['ci_high']:.2f}]")
+    return {
+        "model": found["model"],
+        "benchmark": _benchmark_title(found["benchmark"], found["subset"]),
+        "first": found["scorers"][0], "second": found["scorers"][1], "n": found["n"],
+        "agreement": f"{agree['value']:.1%} [{agree['ci_low']:.1%}, {agree['ci_high']:.1%}]",
+        "kappa": kappa_text,
+        "confusion": [[found["confusion"][a][b] for b in VERDICTS] for a in VERDICTS],
     }
 
 

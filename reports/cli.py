@@ -24,6 +24,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="show model OLD as NEW (repeatable); runs that then share model, "
                    "benchmark and scorer are duplicates, and the newest is kept")
     p.add_argument("--title", help="heading of the model card and the HTML report")
+    p.add_argument("--calibration", action="append", default=[], type=Path, metavar="FILE",
+                   help="a falsereject calibrate output (calibration.json): the scorer's "
+                   "measured agreement with people goes beside its numbers (repeatable)")
     p.set_defaults(run=report)
 
 
@@ -31,7 +34,7 @@ def report(args: argparse.Namespace) -> int:
     from falsereject.reports.build import DEFAULT_TITLE, build_report
 
     result = build_report(args.inputs, args.output_dir, renames=parse_renames(args.rename),
-                          title=args.title or DEFAULT_TITLE)
+                          title=args.title or DEFAULT_TITLE, calibrations=args.calibration)
     print_summary(result.overall())
     print("\nWritten:")
     for path in result.paths:

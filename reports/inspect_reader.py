@@ -78,4 +78,5 @@ def _run(log: InspectRun, benchmark: str, scorer: str, subset: str, meta: dict |
         verdicts=[],
         judge_template_sha256=(meta or {}).get("judge_template_sha256"),
         subset=subset,
+        answers=str(log.path.resolve()),
     )

@@ -57,6 +57,7 @@ def read_run(path: Path, messages: Messages, only: set[str] | None = None) -> li
             found = _counted_verdicts(info, task, benchmark)
         for key, (verdicts, datasets) in found.items():
             run = runs.setdefault(key, _run(info, *key))
+            run.answers = str(samples.resolve()) if samples.is_file() else ""
             run.verdicts.extend(verdicts)
             run.datasets.extend(d for d in datasets if d not in run.datasets)
     return list(runs.values())

@@ -7,7 +7,7 @@ figure mixes two scorers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -32,6 +32,7 @@ class Verdict:
     category_id: int | None = None
     domain: str | None = None
     failure: str | None = None  # why it is undetermined (falsereject.verdicts.FAILURES)
+    sample: Any = None  # the prompt's id in its run, so two scorers' verdicts can be paired
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Run:
     datasets: list[str] = field(default_factory=list)  # provenance strings, e.g. repo@revision
     judge_template_sha256: str | None = None
     subset: str = ""  # "" for the whole benchmark; else the filter, split or --limit
+    # the harness file holding the answers judged: runs that share it judged the same answers
+    answers: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -66,7 +69,8 @@ def placed_verdict(verdict: str, doc: dict[str, Any], where: str,
 
 def one_per_prompt(answers: list[tuple[Any, Verdict]]) -> list[Verdict]:
     """``(sample id, verdict)`` per answer in, one verdict per prompt out (epochs reduced)."""
-    return [v for _, v in reduce_epochs(answers, lambda a: a[0], lambda a: a[1].verdict)]
+    return [replace(v, sample=sample)
+            for sample, v in reduce_epochs(answers, lambda a: a[0], lambda a: a[1].verdict)]
 
 
 def check_verdict(value: object, where: str, field_name: str) -> str:

@@ -46,7 +46,7 @@ def read_scored(path: Path) -> list[Run]:
         run = runs.setdefault(key, Run(
             model=key[0], benchmark=benchmark, scorer=key[2], harness=str(row["harness"]),
             source=f"{path} (scored from {key[4]})", created=_created(row["created"], where),
-            verdicts=[], subset=key[3]))
+            verdicts=[], subset=key[3], answers=key[4]))
         answers.setdefault(key, []).append(
             (row["sample_id"], placed_verdict(verdict, row, where, row["failure"])))
         dataset = str(row["dataset"] or UNRECORDED)

@@ -452,3 +452,32 @@ def scored_row(**fields: Any) -> dict[str, Any]:
 
 def report_dir(report: Any) -> Path:
     return next(p for p in report.paths if p.name == "results.csv").parent
+
+
+def test_scorers_on_the_same_answers_and_against_people(outputs: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    # the LLM judge re-judged scripted's lm-eval answers: the same answers as the offline run
+    calibration = tmp_path / "calibration.json"
+    calibration.write_text(json.dumps({
+        "scorer": "offline", "data": "local:labelled.jsonl",
+        "overall": {"n": 40, "accuracy": {"value": 0.9, "ci_low": 0.77, "ci_high": 0.96, "n": 40},
+                    "kappa": {"value": 0.8, "ci_low": 0.6, "ci_high": 1.0, "n": 40}}}))
+    built = build_report([outputs["lm_eval"], outputs["judged"]], tmp_path / "out",
+                         stream=io.StringIO(), calibrations=[calibration])
+    [pair] = built.agreements
+    assert pair["scorers"][1] == "offline" and pair["scorers"][0].startswith("llm:judge@")
+    expected = [expected_verdict(r["category"]) for r in SAMPLE_ROWS]
+    assert pair["n"] == sum(v != "undetermined" for v in expected)
+    assert pair["agreement"]["value"] == 1.0  # the scripted judge names the right class
+    card = (tmp_path / "out" / "model_card.md").read_text()
+    assert re.search(r"- scripted, FalseReject: llm:judge@\w+ and offline agree on 100\.0% "
+                     r"\[\d+\.\d%, 100\.0%\] of \d+ answers \(kappa 1\.000", card)
+    # the offline scorer's measured agreement with people stands beside its numbers
+    assert "| offline | acc 0.900 [0.77, 0.96], kappa 0.800 (n 40, local:labelled.jsonl) |" in card
+    assert "| not calibrated |" in card  # the LLM judge was not calibrated
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Scorers on the same answers" in html and "acc 0.900 [0.77, 0.96]" in html
+    calibration.write_text("{}")
+    with pytest.raises(ReportError, match=r"calibration.json: field 'scorer' is missing"):
+        build_report([outputs["lm_eval"]], tmp_path / "bad", stream=io.StringIO(),
+                     calibrations=[calibration])
