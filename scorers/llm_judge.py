@@ -213,6 +213,9 @@ class VerdictCache:
         # Inspect's scorer runs in an event loop that may hop threads between samples
         self._db = sqlite3.connect(folder / "verdicts.sqlite3", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut)
+        # without an fsync each, which would stall the event loop the verdicts arrive on
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS verdict (key TEXT PRIMARY KEY, value TEXT)")
 
     def get(self, key: str) -> Judgement | None:
