@@ -48,7 +48,8 @@ def write_model(folder: Path, index: int, rng: random.Random) -> Path:
                     prompt=f"prompt {i}", response="answer", category_id=category,
                     category_name=f"Category {category}" if category else None,
                     domain=domain_of(category) if category else None, dataset="synthetic",
-                    harness="synthetic", source=str(path), origin=f"{path}:{i}")
+                    harness="synthetic", created="2026-12-01T00:00:00+00:00",
+                    source=str(path), origin=f"{path}:{i}")
                 verdict = rng.choices(VERDICTS, weights)[0]
                 judgement = Judgement(verdict, "", failure="unusable"
                                       if verdict == "undetermined" else None)
