@@ -9,7 +9,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
