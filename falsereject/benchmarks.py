@@ -37,11 +37,6 @@ class Benchmark:
     def main_rate(self) -> str:
         return self.rates[0] if self.harmful else "usr"
 
-    @property
-    def task(self) -> str:
-        """The task name in both harnesses."""
-        return FALSEREJECT if self.name == FALSEREJECT else f"falsereject_{self.name}"
-
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b

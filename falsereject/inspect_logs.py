@@ -14,7 +14,7 @@ from typing import Any
 
 from falsereject.benchmarks import benchmark_of_task
 from falsereject.data import DataError
-from falsereject.naming import INSPECT, model_name
+from falsereject.naming import inspect_model_name
 
 SCORERS = ("falsereject_scorer", "falsereject_safety_scorer")  # our scorers' names in logs
 
@@ -52,7 +52,7 @@ def read_inspect_log(path: Path, header_only: bool = False) -> InspectRun:
         benchmark=benchmark_of_task(log.eval.task),
         status=log.status,
         error=_first_line(log.error.message) if log.error else "",
-        model=model_name(log.eval.model, INSPECT),
+        model=inspect_model_name(log.eval.model),
         created=_created(log.eval.created),
         subset=_harness_subset(log.eval.config),
         harness=f"inspect_ai {log.eval.packages.get('inspect_ai', 'unknown version')}",

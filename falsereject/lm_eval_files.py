@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.data import DataError
-from falsereject.naming import LM_EVAL, model_name
 from falsereject.verdicts import FAILURES, UNDETERMINED, VERDICTS
 
 _FILTERED = re.compile(rf"({'|'.join(VERDICTS)}|{UNDETERMINED})(?:\[(\w+)\])?:")
@@ -55,7 +54,7 @@ class RunInfo:
         name = name or args.get("pretrained") or args.get("model")
         if not isinstance(name, str) or not name:
             raise DataError(f"{self.results}: field 'model_name' is missing: no model to name")
-        return model_name(name, LM_EVAL)
+        return name  # lm-eval names a model as it is: falsereject.naming
 
     @property
     def version(self) -> str:

@@ -10,15 +10,9 @@ in every report, and one judge is one scorer.
 
 from __future__ import annotations
 
-INSPECT = "inspect"
-LM_EVAL = "lm-eval"
-OTHER = "other"  # falsereject score on plain rows, the CLI judge: names given as they are
 
-
-def model_name(name: str, harness: str = OTHER) -> str:
-    """The model's own name, from the name ``harness`` gave it."""
-    if harness != INSPECT:
-        return name
+def inspect_model_name(name: str) -> str:
+    """The model's own name, from the ``<provider>/...`` name Inspect gave it."""
     provider, sep, rest = name.partition("/")
     if not sep or not rest:
         return name

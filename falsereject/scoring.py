@@ -24,9 +24,6 @@ SCORED_FIELDS = (*FIELDS, "verdict", "failure", "explanation", "scorer", "judge_
 def score_records(records: Sequence[Record], scorer: Scorer) -> list[dict[str, Any]]:
     """One output row per record: the record's fields, then the judgement's."""
     judgements = scorer.judge([(r.prompt, r.response) for r in records])
-    if len(judgements) != len(records):
-        raise AssertionError(f"{scorer.name}: {len(judgements)} judgements for "
-                             f"{len(records)} answers")
     return [scored_row(r, j, scorer.name) for r, j in zip(records, judgements, strict=True)]
 
 

@@ -21,7 +21,7 @@ from inspect_ai.solver import TaskState
 
 from falsereject.llm_client import Completion
 from falsereject.metrics import summarize
-from falsereject.naming import INSPECT, model_name
+from falsereject.naming import inspect_model_name
 from falsereject.scorers import Judgement, get_scorer
 from falsereject.scorers.llm_judge import (
     JUDGE_MAX_TOKENS,
@@ -182,7 +182,7 @@ def _grader_judge(judge_template: str | None, judge_reasoning: bool) -> Scorer:
         core = cores.get(str(grader))
         if core is None:
             core = cores[str(grader)] = JudgeCore(
-                model_name(str(grader), INSPECT), _endpoint(grader), template,
+                inspect_model_name(str(grader)), _endpoint(grader), template,
                 judge_reasoning=judge_reasoning, cache_dir=default_cache_dir())
         prepared = core.prepare(state.input_text, state.output.completion, _reasoning(state))
         if isinstance(prepared, Judgement):

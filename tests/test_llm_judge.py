@@ -207,10 +207,10 @@ def test_cache_key_includes_the_endpoint(tmp_path: Path) -> None:
 
 
 def test_one_judge_has_one_name_on_every_transport() -> None:
-    from falsereject.naming import INSPECT, judge_scorer_name, model_name
+    from falsereject.naming import inspect_model_name, judge_scorer_name
     from falsereject.templates import load_judge_template
 
     cli = LLMJudge(JudgeSettings(model="gpt-4o-mini", use_cache=False))
     sha = load_judge_template().sha256
     for inspect_name in ("openai/gpt-4o-mini", "openai-api/proxy/gpt-4o-mini"):
-        assert judge_scorer_name(model_name(inspect_name, INSPECT), sha) == cli.name
+        assert judge_scorer_name(inspect_model_name(inspect_name), sha) == cli.name
