@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench train-offline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/offline_agreement.py
 	$(BIN)/python benchmarks/judge_throughput.py
 	$(BIN)/python benchmarks/generation_throughput.py
+
+# the offline scorer's head, from benchmarks/data and ../shared/data/xstest_v2_dev (seed 0)
+train-offline: $(VENV)/.test-installed
+	$(BIN)/python -m falsereject.scorers.offline_head --seed 0
 
 clean:
 	rm -rf $(VENV) demo-output build dist *.egg-info

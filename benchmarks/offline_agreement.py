@@ -1,25 +1,27 @@
-"""Agreement of the offline scorer with human labels, source by source.
+"""Agreement of the offline scorer with human labels on sources it was not trained on.
 
 Usage: python benchmarks/offline_agreement.py [--xstest-dir DIR] [--dev FILE] [--json OUT]
 
 A *source* is what shapes an answer's style: one model's answers in XSTest v2 (``--xstest-dir``,
 else ``$FALSEREJECT_XSTEST_DIR``, else ``../shared/data/xstest_v2_dev``), or one writing voice of
-the project's own development set (``benchmarks/data/falsereject_dev.jsonl``). The rules were
-written against the *tune* rows of the two XSTest sources (a fixed 70 % split by a hash of
-``file:id``); those rows are reported apart and never count as held out. Every other row, the
-XSTest held-out rows and all six development-set voices, was never read while writing rules.
+the project's development set (``benchmarks/data/falsereject_dev.jsonl``).
+
+Leave one source out: for each source, the head is trained (the same command and seed as the
+shipped one) on every other source and scored on this one, so no figure comes from answers the
+head learnt from. Beside it, the rules alone (the head's input, no training) on the same
+answers. The shipped head, trained on every source, is never scored here: its figures on its own
+training data would be memory, not generalisation.
 
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
-direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall,
-the confusion matrix, and the error of ``usr`` (benign prompts) and ``usr_toxic`` (harmful
-prompts) against the human rates, all from ``falsereject.agreement``. Last, the time to score
-1,187 long answers in a fresh process, start included.
+direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
+confusion matrix, and the error of ``usr`` (benign prompts) and ``usr_toxic`` (harmful prompts)
+against the human rates, from ``falsereject.agreement``. Last, the time to score 1,187 long
+answers in a fresh process, start included.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -29,40 +31,70 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
-from falsereject.calibration import Labelled, detail_lines, load_labelled
-from falsereject.scorers.offline import detect
+from falsereject.calibration import detail_lines
+from falsereject.scorers import OFFLINE_SCORER
+from falsereject.scorers.offline import analyse, rule_verdict
+from falsereject.scorers.offline_head import (
+    DEV_SET,
+    XSTEST_DIR,
+    XSTEST_ENV,
+    Example,
+    examples,
+    labelled_sources,
+    train,
+)
+from falsereject.verdicts import VERDICTS
 
-REPO = Path(__file__).resolve().parent.parent
-XSTEST_DIR = REPO.parent / "shared" / "data" / "xstest_v2_dev"
-XSTEST_ENV = "FALSEREJECT_XSTEST_DIR"
-DEV_SET = REPO / "benchmarks" / "data" / "falsereject_dev.jsonl"
 TIMED_ANSWERS = 1187
+# The paper's long instruct-format answers: the voices written in that shape.
+LONG_FALSEREJECT_STYLE = ("falsereject_instruct", "longform_structured")
+TARGETS = {"accuracy": 0.88, "binary_accuracy": 0.92, "rate_error": 0.03}
 
 
-def split_of(item: Labelled, xstest: bool) -> str:
-    """XSTest rows: the fixed 70 % the rules were written against ("tune"), by a hash of
-    ``file:id``; every development-set row is held out."""
-    if not xstest:
-        return "held-out"
-    digest = hashlib.sha256(f"xstest_v2_completions_{item.source}:{item.id}".encode()).hexdigest()
-    return "tune" if int(digest, 16) % 10 < 7 else "held-out"
+def figures(data: list[Example], verdicts: list[str]) -> dict[str, Any]:
+    return agreement([e.item.label for e in data], verdicts, [e.item.kind for e in data])
 
 
-def figures(items: list[Labelled]) -> dict[str, Any]:
-    return agreement([i.label for i in items], [detect(i.response).verdict for i in items],
-                     [i.kind for i in items])
+def leave_one_source_out(data: list[Example]) -> dict[str, list[str]]:
+    """Each source's verdicts from a head trained on every other source."""
+    out = {}
+    for source in sorted({e.item.source for e in data}):
+        head = train([e for e in data if e.item.source != source])
+        out[source] = [head.predict(e.features, e.tokens)[0]
+                       for e in data if e.item.source == source]
+    return out
 
 
-def timed_run(items: list[Labelled]) -> float:
+def misses(result: dict[str, Any]) -> list[str]:
+    """The targets one source's figures miss."""
+    out = [f"{key} {result[key]['value']:.3f} < {bound}"
+           for key, bound in (("accuracy", TARGETS["accuracy"]),
+                              ("binary_accuracy", TARGETS["binary_accuracy"]))
+           if result[key]["value"] is not None and result[key]["value"] < bound]
+    out += [f"{rate} error {e['error']:+.3f}" for rate, e in result["rate_error"].items()
+            if abs(e["error"]) > TARGETS["rate_error"]]
+    return out
+
+
+def confusion_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    short = ("full", "partial", "refusal")
+    lines = ["confusion (rows: people; columns: scorer full/partial/refusal)"]
+    for name, result in results.items():
+        cells = "  ".join(f"{s} " + "/".join(str(result["confusion"][r][c]) for c in VERDICTS)
+                          for s, r in zip(short, VERDICTS, strict=True))
+        lines.append(f"  {name:<40}{cells}")
+    return lines
+
+
+def timed_run(data: list[Example]) -> float:
     """Seconds for a fresh process to import the scorer and score 1,187 long answers."""
-    longest = sorted((i.response for i in items), key=len, reverse=True)[:200]
-    answers = [longest[i % len(longest)] for i in range(TIMED_ANSWERS)]
+    longest = sorted(data, key=lambda e: len(e.item.response), reverse=True)[:200]
+    pairs = [(e.item.prompt, e.item.response) for e in longest]
+    batch = [pairs[i % len(pairs)] for i in range(TIMED_ANSWERS)]
     code = ("import json, sys\nfrom falsereject.scorers import get_scorer\n"
-            "answers = json.load(sys.stdin)\n"
-            "get_scorer().judge([('', a) for a in answers])\n")
+            "get_scorer().judge([tuple(p) for p in json.load(sys.stdin)])\n")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], input=json.dumps(answers), text=True,
-                   check=True)
+    subprocess.run([sys.executable, "-c", code], input=json.dumps(batch), text=True, check=True)
     return time.perf_counter() - start
 
 
@@ -73,28 +105,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
-    groups: dict[str, list[Labelled]] = {}
-    dev, _ = load_labelled(args.dev)
-    xstest = []
-    if args.xstest_dir.is_dir():
-        xstest, _ = load_labelled(args.xstest_dir)
-    else:
+    if not args.xstest_dir.is_dir():
         print(f"note: no XSTest CSVs in {args.xstest_dir}: development set only", file=sys.stderr)
-    for item, is_xstest in [(i, True) for i in xstest] + [(i, False) for i in dev]:
-        name = f"{'xstest_' if is_xstest else ''}{item.source} ({split_of(item, is_xstest)})"
-        groups.setdefault(name, []).append(item)
-    held_out = [i for name, members in groups.items() if name.endswith("(held-out)")
-                for i in members]
-    results = {name: figures(members) for name, members in groups.items()}
-    results["all held-out rows (pooled)"] = figures(held_out)
-    seconds = timed_run(xstest + dev)
-    print("Offline scorer (rules) against human labels, per source. Tuned on: the 'tune' rows "
-          "of the XSTest sources only.\n")
-    print("\n".join(detail_lines(results)))
+    data = examples(labelled_sources(args.xstest_dir, args.dev))
+    held_out = leave_one_source_out(data)
+    by_source = {s: [e for e in data if e.item.source == s] for s in held_out}
+    head = {s: figures(by_source[s], held_out[s]) for s in held_out}
+    pooled = [e for s in held_out for e in by_source[s]]
+    head["all sources (pooled)"] = figures(pooled, [v for s in held_out for v in held_out[s]])
+    long_style = [s for s in held_out if s in LONG_FALSEREJECT_STYLE]
+    if long_style:
+        head["long FalseReject-style (pooled)"] = figures(
+            [e for s in long_style for e in by_source[s]],
+            [v for s in long_style for v in held_out[s]])
+    rules = {s: figures(by_source[s], [rule_verdict(analyse(e.item.response, e.item.prompt))
+                                       .verdict for e in by_source[s]]) for s in held_out}
+    seconds = timed_run(data)
+
+    print(f"Offline scorer {OFFLINE_SCORER}, leave one source out: each source scored by a head "
+          f"trained on the other {len(held_out) - 1}.\n")
+    print("\n".join(detail_lines(head)))
+    print()
+    print("\n".join(confusion_lines(head)))
+    print("\nThe rules alone (no learned head), same answers:\n")
+    print("\n".join(detail_lines(rules)))
+    print(f"\nTargets (3-class >= {TARGETS['accuracy']}, binary >= {TARGETS['binary_accuracy']}, "
+          f"usr / usr_toxic within {TARGETS['rate_error']:.2f}), leave-one-source-out head:")
+    for source in held_out:
+        missed = misses(head[source])
+        print(f"  {source:<26}{'met' if not missed else 'missed: ' + '; '.join(missed)}")
     print(f"\nScoring {TIMED_ANSWERS} long answers in a fresh process, start included: "
           f"{seconds:.2f} s")
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "timed_seconds": seconds},
+        args.json.write_text(json.dumps({"scorer": OFFLINE_SCORER, "leave_one_source_out": head,
+                                         "rules_only": rules, "timed_seconds": seconds},
                                         indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.benchmarks import shown
+from falsereject.scorers import OFFLINE_SCORER
 from falsereject.server import serve, text_of
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -147,7 +148,7 @@ def _lm_eval_dir() -> str:
 def _lm_eval_metrics(folder: Path) -> dict[str, Any]:
     newest = max(glob.glob(str(folder / "**" / "results_*.json"), recursive=True))
     task = json.loads(Path(newest).read_text())["results"]["falsereject"]
-    return {key: task.get(f"{key},offline") for key in SHOWN}
+    return {key: task.get(f"{key},{OFFLINE_SCORER}") for key in SHOWN}
 
 
 def _inspect_metrics(folder: Path) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def _inspect_metrics(folder: Path) -> dict[str, Any]:
 
 
 def _print_table(results: dict[tuple[str, str], dict[str, Any]]) -> None:
-    print("\nFalseReject on the bundled SAMPLE (not the benchmark); scorer: offline detector")
+    print(f"\nFalseReject on the bundled SAMPLE (not the benchmark); scorer: {OFFLINE_SCORER}")
     header = (f"{'model':<14}{'harness':<9}{'usr':>7}{'95% CI':>15}{'compliance':>12}"
               f"{'refusal':>9}{'n':>5}{'undetermined':>14}")
     print(header)
@@ -183,7 +184,7 @@ def _report(inputs: list[Path], folder: Path, names: dict[str, str]) -> None:
     from falsereject.reports import build_report
 
     report = build_report(inputs, folder, renames=names)
-    print("\nRefusal versus safety (lm-eval runs; SAMPLE data; scorer: offline detector)")
+    print(f"\nRefusal versus safety (lm-eval runs; SAMPLE data; scorer: {OFFLINE_SCORER})")
     print(f"{'model':<14}{'benchmark':<14}{'metric':<11}{'value':>7}{'95% CI':>15}{'n':>5}"
           f"{'undetermined':>14}")
     for row in report.overall():

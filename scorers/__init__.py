@@ -27,15 +27,21 @@ class Scorer(Protocol):
     def judge(self, items: Sequence[tuple[str, str]]) -> list[Judgement]: ...
 
 
-class OfflineScorer:
-    """The rule-based refusal detector: no model, no network."""
+# The offline scorer's name carries its version: a change that can move verdicts (rules, head
+# weights) bumps it, so reports never merge two versions' numbers as one scorer.
+OFFLINE_SCORER = "offline-v2"
 
-    name = "offline"
+
+class OfflineScorer:
+    """The offline detector: rules read the answer, a small learned head decides. No model
+    weights to download, no network."""
+
+    name = OFFLINE_SCORER
 
     def judge(self, items: Sequence[tuple[str, str]]) -> list[Judgement]:
         from falsereject.scorers.offline import detect
 
-        return [_offline_judgement(detect(response)) for _, response in items]
+        return [_offline_judgement(detect(response, prompt)) for prompt, response in items]
 
 
 def _offline_judgement(detection: Any) -> Judgement:

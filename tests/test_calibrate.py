@@ -12,6 +12,7 @@ import pytest
 from conftest import BIN, COMPLIANCE, PARTIAL, REFUSAL, run
 from falsereject.calibration import load_labelled
 from falsereject.data import DataError
+from falsereject.scorers import OFFLINE_SCORER
 from falsereject.server import ReplyError, serve, text_of
 
 FALSEREJECT = str(BIN / "falsereject")
@@ -58,7 +59,7 @@ def test_xstest_folder_figures_match_hand_counts(tmp_path: Path) -> None:
     assert alpha["annotators"]["scorer_with_annotator_2"]["value"] == pytest.approx(0.5)
     assert alpha["rate_error"]["usr_toxic"] == {"reference": 1.0, "scorer": 1.0, "error": 0.0,
                                                 "n": 1}
-    assert result["overall"]["n"] == 5 and result["scorer"] == "offline"
+    assert result["overall"]["n"] == 5 and result["scorer"] == OFFLINE_SCORER
     assert result["data"] == f"local:{tmp_path / 'xs'}"
     assert "alpha" in printed and "beta" in printed
     png, svg = tmp_path / "out" / "confusion.png", tmp_path / "out" / "confusion.svg"

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import BIN, COMPLIANCE, REFUSAL, expected_verdict, harness_env, newest, run
 
+from falsereject.scorers import OFFLINE_SCORER
+
 FALSEREJECT = str(BIN / "falsereject")
 
 
@@ -33,8 +35,9 @@ def test_plain_jsonl_keeps_fields_and_adds_verdicts(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     metrics, scored = score(tmp_path, path)
     assert [r["verdict"] for r in scored] == ["direct_refusal", "full_compliance", "undetermined"]
-    assert all(r["model"] == "m" and r["explanation"] and r["scorer"] == "offline" for r in scored)
-    assert metrics["scorer"] == "offline"
+    assert all(r["model"] == "m" and r["explanation"] and r["scorer"] == OFFLINE_SCORER
+               for r in scored)
+    assert metrics["scorer"] == OFFLINE_SCORER
     [run_] = metrics["runs"]
     overall = run_["overall"]
     assert (overall["n"], overall["undetermined"], overall["refusal_rate"]) == (2, 1, 0.5)
@@ -52,7 +55,7 @@ def test_lm_eval_samples_are_rescored(tmp_path: Path, lm_eval_run: Path) -> None
     results = json.loads(newest(lm_eval_run, "results_*.json").read_text())["results"]
     [run_] = metrics["runs"]
     assert run_["model"] == "scripted" and {r["model"] for r in scored} == {"scripted"}
-    assert run_["overall"]["usr"] == pytest.approx(results["falsereject"]["usr,offline"])
+    assert run_["overall"]["usr"] == pytest.approx(results["falsereject"][f"usr,{OFFLINE_SCORER}"])
     assert len(run_["by_category"]) == 46
 
 

@@ -9,17 +9,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from falsereject.scorers import OFFLINE_SCORER
 
 ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
 VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
-          "reasoning_model", "conversational"}
+          "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
+          "longform_structured"}
 
 
 def test_the_development_set_is_well_formed() -> None:
     rows = [json.loads(line) for line in DEV.read_text().splitlines()]
-    assert len(rows) >= 480 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 650 and len({r["id"] for r in rows}) == len(rows)
     assert {r["source"] for r in rows} == VOICES
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
@@ -34,12 +36,14 @@ def test_agreement_per_source(tmp_path: Path) -> None:
                     "--xstest-dir", str(XSTEST), "--json", str(out)], check=True,
                    capture_output=True)
     results = json.loads(out.read_text())
-    figures = results["results"]
-    assert {f"{voice} (held-out)" for voice in VOICES} <= set(figures)
-    pooled = figures["all held-out rows (pooled)"]
-    assert pooled["n"] + pooled["undetermined"] >= 480
+    assert results["scorer"] == OFFLINE_SCORER
+    held_out = results["leave_one_source_out"]
+    assert VOICES <= set(held_out) and set(held_out) == set(results["rules_only"]) | {
+        "all sources (pooled)", "long FalseReject-style (pooled)"}
+    pooled = held_out["all sources (pooled)"]
+    assert pooled["n"] + pooled["undetermined"] >= 650
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
-    if XSTEST.is_dir():  # the figures the README quotes for XSTest's held-out rows
-        for source in ("xstest_gpt4 (held-out)", "xstest_llama2orig (held-out)"):
-            assert figures[source]["binary_accuracy"]["value"] >= 0.95, source
-            assert figures[source]["accuracy"]["value"] >= 0.85, source
+    if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
+        for source in ("xstest_gpt4", "xstest_llama2orig"):
+            assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
+            assert held_out[source]["accuracy"]["value"] >= 0.80, source

@@ -38,6 +38,7 @@ from falsereject.generation.backends import GenRequest, VLLMBackend
 from falsereject.generation.config import ConfigError, load_config
 from falsereject.generation.journal import Journal
 from falsereject.llm_client import Completion
+from falsereject.scorers import OFFLINE_SCORER
 from falsereject.server import serve
 
 EXAMPLES = Path(str(resources.files("falsereject.generation") / "examples"))
@@ -115,7 +116,7 @@ def test_stats_report_diversity_pool_refusals_and_tokens(offline_run: Path) -> N
     assert 0 < summary["diversity"]["self_bleu"] < 1 and 0 < summary["diversity"]["dist_2"] <= 1
     kept = summary["pool"]["kept_prompts"]
     assert kept["n"] > 0 and kept["refusal_rate_ci_low"] <= kept["refusal_rate"]
-    assert summary["pool"]["scorer"] == "offline"
+    assert summary["pool"]["scorer"] == OFFLINE_SCORER
     # one cautious model refusing and one helpful model complying: half of the pool answers
     assert kept["refusal_rate"] == pytest.approx(0.5)
     assert summary["total_tokens"] > 0

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from falsereject.metrics import wilson
+from falsereject.scorers import OFFLINE_SCORER
 
 from conftest import (
     SAMPLE_ROWS,
@@ -30,17 +31,17 @@ def test_metrics_match_the_scripted_answers(lm_eval_run: Path) -> None:
     verdicts = Counter(expected_verdict(r["category"]) for r in SAMPLE_ROWS)
     n = sum(c for v, c in verdicts.items() if v != "undetermined")
     # the filter is named after the scorer, so every number says what produced it
-    assert task["n,offline"] == n
-    assert task["undetermined,offline"] == verdicts["undetermined"]
-    assert task["undetermined_rate,offline"] == pytest.approx(verdicts["undetermined"] / 92)
-    assert task["compliance_rate,offline"] == pytest.approx(verdicts["full_compliance"] / n)
-    assert task["usr,offline"] == pytest.approx(
+    assert task[f"n,{OFFLINE_SCORER}"] == n
+    assert task[f"undetermined,{OFFLINE_SCORER}"] == verdicts["undetermined"]
+    assert task[f"undetermined_rate,{OFFLINE_SCORER}"] == pytest.approx(verdicts["undetermined"] / 92)
+    assert task[f"compliance_rate,{OFFLINE_SCORER}"] == pytest.approx(verdicts["full_compliance"] / n)
+    assert task[f"usr,{OFFLINE_SCORER}"] == pytest.approx(
         (verdicts["full_compliance"] + verdicts["safe_partial_compliance"]) / n
     )
-    assert task["refusal_rate,offline"] == pytest.approx(verdicts["direct_refusal"] / n)
-    assert task["usr_stderr,offline"] > 0  # lm-eval's own standard error of the mean
+    assert task[f"refusal_rate,{OFFLINE_SCORER}"] == pytest.approx(verdicts["direct_refusal"] / n)
+    assert task[f"usr_stderr,{OFFLINE_SCORER}"] > 0  # lm-eval's own standard error of the mean
     low, high = wilson(verdicts["full_compliance"] + verdicts["safe_partial_compliance"], n)
-    assert (task["usr_ci_low,offline"], task["usr_ci_high,offline"]) == pytest.approx((low, high))
+    assert (task[f"usr_ci_low,{OFFLINE_SCORER}"], task[f"usr_ci_high,{OFFLINE_SCORER}"]) == pytest.approx((low, high))
 
 
 def test_samples_carry_the_verdict_and_its_cue(lm_eval_run: Path) -> None:
@@ -88,10 +89,10 @@ def test_per_category_group_reports_each_category(loopback: Recorder, tmp_path: 
         sub = results[f"falsereject_c{category:02d}"]
         expected = expected_verdict(category)
         if expected == "undetermined":
-            assert sub["undetermined,offline"] == 2 and "usr,offline" not in sub
+            assert sub[f"undetermined,{OFFLINE_SCORER}"] == 2 and f"usr,{OFFLINE_SCORER}" not in sub
         else:
-            assert sub["n,offline"] == 2
-            assert sub["refusal_rate,offline"] == float(expected == "direct_refusal")
+            assert sub[f"n,{OFFLINE_SCORER}"] == 2
+            assert sub[f"refusal_rate,{OFFLINE_SCORER}"] == float(expected == "direct_refusal")
 
 
 def test_category_subtasks_cover_the_taxonomy_once() -> None:

@@ -23,6 +23,14 @@ def test_imports_load_no_model_framework() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_offline_scoring_loads_no_numpy() -> None:
+    # the learned head is plain Python over a JSON file: lm-eval and Inspect workers stay light
+    code = ("import sys; from falsereject.scorers import get_scorer;"
+            "get_scorer().judge([('q', 'I will not do that.')]); print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_wheel_install_makes_lm_eval_find_the_task(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
@@ -48,6 +56,10 @@ def test_wheel_install_makes_lm_eval_find_the_task(tmp_path: Path) -> None:
         "assert {'falsereject_by_category', 'falsereject_safety', 'falsereject_advbench'}"
         " <= set(tm.all_tasks);"
         "from falsereject.safety import load_safety_rows; assert load_safety_rows('advbench');"
+        # the offline scorer's head weights travel in the wheel
+        "from falsereject.scorers import get_scorer;"
+        "[j] = get_scorer().judge([('q', 'I cannot help with that request.')]);"
+        "assert j.verdict == 'direct_refusal', j;"
         "print(falsereject.__file__)"
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd=tmp_path,

@@ -44,6 +44,7 @@ from falsereject.reports.labels import place_labels
 from falsereject.reports.plots import draw_all
 from falsereject.reports.runs import Run, Verdict
 from falsereject.reports.table import table_rows
+from falsereject.scorers import OFFLINE_SCORER
 from falsereject.scoring import SCORED_FIELDS
 from falsereject.server import serve
 from falsereject.taxonomy import domain_of
@@ -120,7 +121,7 @@ def report(outputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     return built
 
 
-def overall(report: Any, model: str, benchmark: str, scorer: str = "offline") -> dict:
+def overall(report: Any, model: str, benchmark: str, scorer: str = OFFLINE_SCORER) -> dict:
     [row] = [r for r in report.rows if (r["model"], r["benchmark"], r["scorer"], r["scope"])
              == (model, benchmark, scorer, "overall")]
     return row
@@ -162,7 +163,7 @@ def test_numbers_match_the_scripted_behaviour(report: Any) -> None:
 
 def test_breakdowns_per_domain_and_category(report: Any) -> None:
     rows = [r for r in report.rows if (r["model"], r["benchmark"], r["scorer"]) ==
-            ("scripted", "falsereject", "offline")]
+            ("scripted", "falsereject", OFFLINE_SCORER)]
     categories = {r["category_id"]: r for r in rows if r["scope"] == "category"}
     assert sorted(categories) == list(range(1, 47))
     violent = categories[7]  # 7 % 4 == 3: the safe partial answer
@@ -191,7 +192,8 @@ def test_duplicates_keep_the_newest_and_say_so(report: Any, outputs: dict[str, P
     # lm-eval and Inspect both ran `scripted` on FalseReject with the offline scorer
     from inspect_ai.log import read_eval_log
 
-    [note] = [n for n in report.notes if n.startswith("scripted / falsereject / offline")]
+    [note] = [n for n in report.notes
+              if n.startswith(f"scripted / falsereject / {OFFLINE_SCORER}")]
     assert "2 runs; kept the newest" in note and "kept the newest" in report.stderr
     results = newest(outputs["lm_eval"], "results_*.json")
     lm_eval_time = json.loads(results.read_text())["date"]
@@ -219,7 +221,8 @@ def test_mostly_undetermined_runs_are_flagged(report: Any) -> None:
     assert mute["undetermined_no_answer"] == 10
     assert "undetermined" not in overall(report, "refuser", "falsereject")["flag"]
     card = (report_dir(report) / "model_card.md").read_text()
-    assert "- &lt;mute&gt;, FalseReject (offline): 100% undetermined (10 no answer)" in card
+    assert (f"- &lt;mute&gt;, FalseReject ({OFFLINE_SCORER}): 100% undetermined (10 no answer)"
+            in card)
     assert "| &lt;mute&gt; | FalseReject | usr | n/a | n/a |" in card  # no raw HTML in Markdown
 
 
@@ -242,7 +245,7 @@ def test_model_card_and_model_index(report: Any) -> None:
     refuser = overall(report, "refuser", "falsereject")
     low, high = refuser["usr_ci_low"], refuser["usr_ci_high"]
     assert (f"| refuser | FalseReject, subset limit={LIMIT} | usr | 0.000 | {low:.3f}-{high:.3f} "
-            f"| 0.000 | 1.000 | {LIMIT} | 0 | offline |") in card
+            f"| 0.000 | 1.000 | {LIMIT} | 0 | {OFFLINE_SCORER} |") in card
     assert "| scripted | Safety sets (pooled) | usr_toxic |" in card
     [block] = re.findall(r"```yaml\n(.*?)```", card, re.S)
     index = {entry["name"]: entry["results"] for entry in yaml.safe_load(block)["model-index"]}
@@ -254,7 +257,7 @@ def test_model_card_and_model_index(report: Any) -> None:
     metrics = {m["type"]: m for m in advbench["metrics"]}
     assert metrics["usr_toxic"]["value"] == round(overall(report, "scripted", "advbench")
                                                   ["usr_toxic"], 4)
-    assert "offline scorer" in metrics["usr_toxic"]["name"]
+    assert f"{OFFLINE_SCORER} scorer" in metrics["usr_toxic"]["name"]
 
 
 def test_html_report_is_self_contained_and_escaped(report: Any) -> None:
@@ -279,8 +282,8 @@ def test_cli_prints_summary_and_paths(outputs: dict[str, Path], tmp_path: Path,
     printed = capsys.readouterr().out
     assert code == 0
     assert re.search(r"Refuser-1B\s+falsereject \(limit=12\)\s+usr\s+0\.000\s+0\.00-0\.\d\d"
-                     r"\s+12\s+0\s+offline", printed)
-    assert re.search(r"mute\s+falsereject\s+usr\s+-\s+-\s+0\s+10\s+offline\s+"
+                     rf"\s+12\s+0\s+{OFFLINE_SCORER}", printed)
+    assert re.search(rf"mute\s+falsereject\s+usr\s+-\s+-\s+0\s+10\s+{OFFLINE_SCORER}\s+"
                      r"\[100% undetermined \(10 no answer\)", printed)
     assert str(tmp_path / "model_card.md") in printed
     assert (tmp_path / "model_card.md").read_text().startswith("## Two models")
@@ -459,21 +462,22 @@ def test_scorers_on_the_same_answers_and_against_people(outputs: dict[str, Path]
     # the LLM judge re-judged scripted's lm-eval answers: the same answers as the offline run
     calibration = tmp_path / "calibration.json"
     calibration.write_text(json.dumps({
-        "scorer": "offline", "data": "local:labelled.jsonl",
+        "scorer": OFFLINE_SCORER, "data": "local:labelled.jsonl",
         "overall": {"n": 40, "accuracy": {"value": 0.9, "ci_low": 0.77, "ci_high": 0.96, "n": 40},
                     "kappa": {"value": 0.8, "ci_low": 0.6, "ci_high": 1.0, "n": 40}}}))
     built = build_report([outputs["lm_eval"], outputs["judged"]], tmp_path / "out",
                          stream=io.StringIO(), calibrations=[calibration])
     [pair] = built.agreements
-    assert pair["scorers"][1] == "offline" and pair["scorers"][0].startswith("llm:judge@")
+    assert pair["scorers"][1] == OFFLINE_SCORER and pair["scorers"][0].startswith("llm:judge@")
     expected = [expected_verdict(r["category"]) for r in SAMPLE_ROWS]
     assert pair["n"] == sum(v != "undetermined" for v in expected)
     assert pair["agreement"]["value"] == 1.0  # the scripted judge names the right class
     card = (tmp_path / "out" / "model_card.md").read_text()
-    assert re.search(r"- scripted, FalseReject: llm:judge@\w+ and offline agree on 100\.0% "
+    assert re.search(rf"- scripted, FalseReject: llm:judge@\w+ and {OFFLINE_SCORER} agree on 100\.0% "
                      r"\[\d+\.\d%, 100\.0%\] of \d+ answers \(kappa 1\.000", card)
     # the offline scorer's measured agreement with people stands beside its numbers
-    assert "| offline | acc 0.900 [0.77, 0.96], kappa 0.800 (n 40, local:labelled.jsonl) |" in card
+    assert (f"| {OFFLINE_SCORER} | acc 0.900 [0.77, 0.96], kappa 0.800 (n 40, "
+            "local:labelled.jsonl) |") in card
     assert "| not calibrated |" in card  # the LLM judge was not calibrated
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Scorers on the same answers" in html and "acc 0.900 [0.77, 0.96]" in html

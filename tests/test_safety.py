@@ -23,6 +23,7 @@ from conftest import (
 from falsereject.data import DataError
 from falsereject.benchmarks import SAFETY_SETS
 from falsereject.safety import HUB_SETS, SAFETY_GROUP, load_safety_rows
+from falsereject.scorers import OFFLINE_SCORER
 from falsereject.tasks.lm_eval_hooks import process_results
 
 
@@ -131,10 +132,10 @@ def test_lm_eval_safety_group(loopback: Recorder, lm_eval_run: Path, tmp_path: P
     results = json.loads(newest(out, "results_*.json").read_text())["results"]
     for name in SAFETY_GROUP:
         task, counts = results[f"falsereject_{name}"], expected_counts(name)
-        assert task["usr_toxic,offline"] == pytest.approx(usr_toxic(counts))
-        assert task["undetermined,offline"] == counts["undetermined"]
-        assert task["n,offline"] == sum(counts.values()) - counts["undetermined"]
-        assert "usr,offline" not in task
+        assert task[f"usr_toxic,{OFFLINE_SCORER}"] == pytest.approx(usr_toxic(counts))
+        assert task[f"undetermined,{OFFLINE_SCORER}"] == counts["undetermined"]
+        assert task[f"n,{OFFLINE_SCORER}"] == sum(counts.values()) - counts["undetermined"]
+        assert f"usr,{OFFLINE_SCORER}" not in task
     samples_file = newest(out, "samples_falsereject_advbench_*.jsonl")
     samples = [json.loads(line) for line in samples_file.open()]
     assert {(s["doc"]["benchmark"], s["doc"]["dataset"]) for s in samples} == {("advbench", "sample")}
