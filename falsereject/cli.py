@@ -113,7 +113,8 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def _add_judge_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge", choices=JUDGES, default="offline",
-                   help="offline: the rule-based detector; llm: the paper's LLM judge")
+                   help="offline: the offline scorer (rules and a small learned head); "
+                        "llm: the paper's LLM judge")
     judge = p.add_argument_group("LLM judge (--judge llm)")
     judge.add_argument("--judge-model", help="default: $FALSEREJECT_JUDGE_MODEL")
     judge.add_argument("--judge-base-url", help="OpenAI-compatible endpoint; default: "

@@ -85,62 +85,50 @@ class OpenAIBackend:
 
 
 class VLLMBackend:
-    """One engine per model, loaded on first use. A stage round's requests for a model go out
-    as one ``LLM.chat`` call (or one per ``batch_size`` prompts, when set)."""
+    """One engine per model, loaded on first use, through the project's one vLLM runner. A stage
+    round's requests for a model go out together (in ``batch_size`` chunks, when set); a
+    request the engine rejects (too long for ``max_model_len``) fails alone."""
 
     type = "vllm"
 
     def __init__(self, config: Any) -> None:
         self.config = config
-        self.engines: dict[str, Any] = {}
-        self.calls = 0  # batched engine calls made, for the throughput benchmark
+        self.runners: dict[str, Any] = {}
+
+    @property
+    def calls(self) -> int:
+        """Engine calls made, for the throughput benchmark."""
+        return sum(runner.calls for runner in self.runners.values())
 
     def generate(self, requests: Sequence[GenRequest], on_done: OnDone) -> list[Completion]:
+        from falsereject.vllm_engine import sampling_params
+
         results: list[Completion] = [Completion(None, "not generated")] * len(requests)
         for model, indices in _by_model(requests).items():
             size = self.config.batch_size or len(indices)
             for start in range(0, len(indices), size):
-                self._batch(model, requests, indices[start:start + size], results, on_done)
+                chunk = indices[start:start + size]
+                params = [sampling_params(temperature=requests[i].temperature,
+                                          max_tokens=requests[i].max_tokens,
+                                          seed=requests[i].seed) for i in chunk]
+
+                def done(k: int, completion: Completion, chunk: list[int] = chunk) -> None:
+                    results[chunk[k]] = completion
+                    on_done(chunk[k], completion)
+
+                self._runner(model).chat([requests[i].messages for i in chunk], params, done)
         return results
 
-    def _batch(self, model: str, requests: Sequence[GenRequest], indices: list[int],
-               results: list[Completion], on_done: OnDone) -> None:
-        from vllm import SamplingParams  # optional extra: falsereject[vllm]
-
-        params = [SamplingParams(temperature=requests[i].temperature,
-                                 max_tokens=requests[i].max_tokens, seed=requests[i].seed)
-                  for i in indices]
-        conversations = [list(requests[i].messages) for i in indices]
-        self.calls += 1
-        try:
-            outputs = self._engine(model).chat(conversations, params, use_tqdm=False)
-        except ValueError as err:  # one prompt the engine rejects (too long) fails its batch
-            if len(indices) == 1:
-                results[indices[0]] = Completion(None, f"vLLM rejected the request: {err}")
-                on_done(indices[0], results[indices[0]])
-                return
-            for index in indices:  # isolate it; the others are still answered
-                self._batch(model, requests, [index], results, on_done)
-            return
-        for index, output in zip(indices, outputs, strict=True):
-            first = output.outputs[0]
-            prompt_tokens = len(output.prompt_token_ids or [])
-            completion_tokens = len(first.token_ids or [])
-            results[index] = Completion(first.text, tokens=prompt_tokens + completion_tokens,
-                                        prompt_tokens=prompt_tokens,
-                                        completion_tokens=completion_tokens)
-            on_done(index, results[index])
-
-    def _engine(self, model: str) -> Any:
-        if model not in self.engines:
-            from vllm import LLM
+    def _runner(self, model: str) -> Any:
+        if model not in self.runners:
+            from falsereject.vllm_engine import VLLMRunner
 
             options = {"tensor_parallel_size": self.config.tensor_parallel_size,
                        "gpu_memory_utilization": self.config.gpu_memory_utilization}
             if self.config.max_model_len:
                 options["max_model_len"] = self.config.max_model_len
-            self.engines[model] = LLM(model=model, **options, **self.config.engine_args)
-        return self.engines[model]
+            self.runners[model] = VLLMRunner(model, **options, **self.config.engine_args)
+        return self.runners[model]
 
 
 class TransformersBackend:

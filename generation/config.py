@@ -288,6 +288,10 @@ def _check_numbers(config: PipelineConfig, where: _Where) -> None:
         raise where.error(("pool", "scorer"), f"choose one of {', '.join(REFUSAL_SCORERS)}")
     if pool.scorer == "llm" and not pool.judge.get("model"):
         raise where.error(("pool", "judge"), "the llm scorer needs judge.model")
+    if "api_key" in pool.judge:  # the file is copied into the output folder: never a secret
+        raise where.error(("pool", "judge", "api_key"),
+                          "a key is never written in a pipeline file: name its environment "
+                          "variable with 'api_key_env' instead")
     if (config.seeds.path is None) == (config.seeds.hub is None):
         raise where.error(("seeds",), "give exactly one of 'path' (a local file) or 'hub'")
     if config.seeds.path and not Path(config.resolve(config.seeds.path)).is_file():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -385,6 +386,8 @@ class Pipeline:
         if pool.scorer == "offline":
             return get_scorer("offline")
         settings = {"cache_dir": self.out / "journal" / "judge", **pool.judge}
+        if key_env := settings.pop("api_key_env", None):  # unset: the judge's own variables
+            settings["api_key"] = os.environ.get(key_env)
         return get_scorer("llm", **settings)
 
 

@@ -321,31 +321,23 @@ class OpenAIBackend:
 
 
 class VLLMBackend:
-    """The judge model in-process on vLLM: all prompts of a call go out as one batch."""
+    """The judge model in-process on vLLM, through the project's one vLLM runner (waves of the
+    engine's batch size, per-request failures kept apart, stdout left clean)."""
 
     def __init__(self, settings: JudgeSettings) -> None:
+        from falsereject.vllm_engine import VLLMRunner
+
         self.settings = settings
-        self._llm = None
+        self.runner = VLLMRunner(settings.model)
 
     def complete(
         self, prompts: Sequence[str], on_done: Callable[[int, Completion], None]
     ) -> list[Completion]:
-        from vllm import LLM, SamplingParams  # optional extra: falsereject[vllm]
+        from falsereject.vllm_engine import sampling_params
 
-        if self._llm is None:
-            self._llm = LLM(model=self.settings.model)
-        params = SamplingParams(temperature=JUDGE_TEMPERATURE, max_tokens=self.settings.max_tokens)
+        params = sampling_params(temperature=JUDGE_TEMPERATURE, max_tokens=self.settings.max_tokens)
         conversations = [[{"role": "user", "content": p}] for p in prompts]
-        outputs = self._llm.chat(conversations, params, use_tqdm=True)
-        results = []
-        for index, output in enumerate(outputs):
-            first = output.outputs[0]
-            tokens = len(output.prompt_token_ids or []) + len(first.token_ids or [])
-            completion = Completion(first.text, tokens=tokens,
-                                    finish_reason=getattr(first, "finish_reason", None))
-            on_done(index, completion)
-            results.append(completion)
-        return results
+        return self.runner.chat(conversations, [params] * len(prompts), on_done)
 
 
 def _make_backend(settings: JudgeSettings) -> Backend:

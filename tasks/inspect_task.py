@@ -18,6 +18,9 @@ from falsereject.scorers.inspect_scorer import falsereject_safety_scorer, falser
 
 # Long enough for the paper's structured answers; override with --max-tokens.
 MAX_TOKENS = 2048
+# Greedy, as the lm-eval tasks decode, so both harnesses ask the same question the same way;
+# override with --temperature.
+TEMPERATURE = 0.0
 
 
 @task
@@ -104,7 +107,7 @@ def _task(samples: list[Sample], scorer: Scorer, system_prompt: str | None) -> T
         dataset=MemoryDataset(samples),
         solver=[*solver, generate()],
         scorer=scorer,
-        config=GenerateConfig(max_tokens=MAX_TOKENS),
+        config=GenerateConfig(max_tokens=MAX_TOKENS, temperature=TEMPERATURE),
         # verdicts are labels: the most common one across epochs, never a mean of labels
         epochs=Epochs(1, "mode"),
     )

@@ -289,6 +289,10 @@ def test_a_model_that_never_answers_in_json_is_dropped_with_reasons(
 
 # -- vLLM (a fake module) and OpenAI-compatible endpoints -------------------------------------
 
+class VLLMValidationError(Exception):
+    """As in vLLM 0.32: a request the engine rejects raises its own class, not ValueError."""
+
+
 class FakeLLM:
     """Stands in for vllm.LLM: records its settings and every batched call."""
 
@@ -301,7 +305,7 @@ class FakeLLM:
     def chat(self, conversations: list, params: list, use_tqdm: bool = False) -> list:
         self.batches.append(len(conversations))
         if any("too long" in turn["content"] for c in conversations for turn in c):
-            raise ValueError("prompt is longer than max_model_len")  # as vLLM does
+            raise VLLMValidationError("prompt is longer than max_model_len")
         out = []
         for conversation in conversations:
             text = cautious_reply(self.model, conversation)
@@ -339,6 +343,7 @@ def test_vllm_request_rejected_by_the_engine_fails_alone(fake_vllm: type[FakeLLM
                 for i, c in enumerate(contents)]
     results = VLLMBackend(config).generate(requests, lambda i, c: None)
     assert results[1].text is None and "max_model_len" in results[1].error
+    assert "VLLMValidationError" in results[1].error
     assert results[0].text and "sorry" in results[2].text
 
 
@@ -387,8 +392,10 @@ def test_openai_pool_shares_the_load_across_endpoints(tmp_path: Path) -> None:
     assert read_jsonl(out / "test.jsonl")
 
 
-def test_llm_judge_detects_the_pool_refusals(tmp_path: Path) -> None:
+def test_llm_judge_detects_the_pool_refusals(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """pool.scorer: llm sends each pool answer to the paper's judge (here a loopback double)."""
+    monkeypatch.setenv("JUDGE_KEY", "sk-loopback-123")
     judged: list[str] = []
 
     def judge(model: str, messages: list[dict[str, Any]]) -> str:
@@ -400,7 +407,7 @@ def test_llm_judge_detects_the_pool_refusals(tmp_path: Path) -> None:
     with serve(judge) as url:
         config = offline_config(tmp_path / "cfg", **{
             "pool.scorer": "llm", "seeds.limit": 6,
-            "pool.judge": {"model": "judge-model", "base_url": url, "api_key": "k"}})
+            "pool.judge": {"model": "judge-model", "base_url": url, "api_key_env": "JUDGE_KEY"}})
         out = tmp_path / "out"
         assert generate(config, out) == 0
         first = len(judged)
@@ -410,6 +417,8 @@ def test_llm_judge_detects_the_pool_refusals(tmp_path: Path) -> None:
     assert pool["scorer"].startswith("llm:judge-model@")
     assert pool["kept_prompts"]["refusal_rate"] == pytest.approx(0.5)
     assert f"`{pool['scorer']}`" in (out / "README.md").read_text()
+    assert "sk-loopback-123" not in "".join(p.read_text(errors="ignore")
+                                            for p in out.rglob("*") if p.is_file())
 
 
 # -- configuration errors ----------------------------------------------------------------------
@@ -422,6 +431,8 @@ def test_llm_judge_detects_the_pool_refusals(tmp_path: Path) -> None:
      "backend: gpu"),
     ({"adversarial.round": 2}, "adversarial.round", "unknown setting", "round: 2"),
     ({"categories": [3, 99]}, "categories.1", "not a category id", "- 99"),
+    ({"pool.judge": {"model": "j", "api_key": "sk-secret"}}, "pool.judge.api_key",
+     "name its environment variable with 'api_key_env'", "api_key: sk-secret"),
 ])
 def test_config_errors_name_file_line_and_field(
         tmp_path: Path, capsys: pytest.CaptureFixture, change: dict, field: str, message: str,

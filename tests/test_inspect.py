@@ -14,6 +14,7 @@ from conftest import SAMPLE_ROWS, Recorder, expected_verdict, harness_env, inspe
 def test_metrics_and_sample_scores(inspect_run: Path) -> None:
     log = read_eval_log(str(inspect_run))
     assert log.status == "success"  # `inspect eval` exits 0 even when the task fails
+    assert log.plan.config.temperature == 0  # greedy by default, as the lm-eval tasks decode
     [scores] = log.results.scores
     metrics = {name: m.value for name, m in scores.metrics.items()}
     expected = [expected_verdict(r["category"]) for r in SAMPLE_ROWS]

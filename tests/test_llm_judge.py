@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from falsereject.scorers.llm_judge import JudgeError, JudgeSettings, LLMJudge
 from falsereject.server import ReplyError, serve, text_of
+from falsereject.verdicts import UNDETERMINED
 
 LABEL = {"fc": "Full Compliance", "spc": "Safe Partial Compliance", "dr": "Direct Refusal"}
 VERDICT = {"fc": "full_compliance", "spc": "safe_partial_compliance", "dr": "direct_refusal"}
@@ -141,18 +143,27 @@ def test_settings_come_from_flags_then_environment(monkeypatch: pytest.MonkeyPat
     assert settings.api_key == "from-openai" and settings.concurrency == 16
 
 
-def test_vllm_backend_sends_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vllm_backend_sends_one_batch_and_keeps_stdout_clean(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
     import sys
     import types
 
     calls: list[int] = []
 
+    class VLLMValidationError(Exception):  # vLLM's own class for a rejected request
+        pass
+
     class FakeLLM:  # stands in for vllm.LLM: records batch sizes, answers each prompt
         def __init__(self, model: str) -> None:
             self.model = model
+            print("INFO vllm engine starting")  # vLLM logs to stdout
 
         def chat(self, conversations: list, params: Any, use_tqdm: bool) -> list:
             calls.append(len(conversations))
+            os.write(1, b"INFO vllm progress\n")  # and so do its engine processes
+            if any(len(c[0]["content"]) > 20_000 for c in conversations):
+                raise VLLMValidationError("prompt is longer than the maximum model length")
             out = []
             for conversation in conversations:
                 kind = conversation[0]["content"].split("KIND:")[1][:3]
@@ -168,6 +179,16 @@ def test_vllm_backend_sends_one_batch(tmp_path: Path, monkeypatch: pytest.Monkey
     results = judge.judge(answers(9))
     assert calls == [9]
     assert [r.verdict for r in results] == [VERDICT[k] for k in ["fc", "spc", "dr"] * 3]
+    # one answer too long for the engine: that row alone is undetermined, the rest are judged
+    items = answers(3)
+    items[1] = (items[1][0], items[1][1] + " filler" * 5000)
+    calls.clear()
+    results = LLMJudge(JudgeSettings(model="m", backend="vllm", use_cache=False)).judge(items)
+    assert [r.verdict for r in results] == [VERDICT["fc"], UNDETERMINED, VERDICT["dr"]]
+    assert "VLLMValidationError" in results[1].explanation
+    assert calls[0] == 3 and sum(calls) < 3 + 2 * 3  # bisected, not retried whole
+    out = capfd.readouterr()
+    assert "vllm" not in out.out and "INFO vllm engine starting" in out.err
     assert judge.tokens == 27
 
 
