@@ -321,8 +321,8 @@ class OpenAIBackend:
 
 
 class VLLMBackend:
-    """The judge model in-process on vLLM, through the project's one vLLM runner (waves of the
-    engine's batch size, per-request failures kept apart, stdout left clean)."""
+    """The judge model in-process on vLLM, through the project's one vLLM runner: a run's
+    requests go out as one batch, a request the engine rejects fails alone, stdout stays ours."""
 
     def __init__(self, settings: JudgeSettings) -> None:
         from falsereject.vllm_engine import VLLMRunner
