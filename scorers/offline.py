@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from falsereject.reasoning import strip_reasoning
 from falsereject.verdicts import (
@@ -508,6 +509,11 @@ class Analysis:
     prompt_overlap: float  # share of the prompt's content words the help repeats (nan: no prompt)
     tokens: frozenset[str]  # the answer's words, lower case, for the head's vocabulary
 
+    @cached_property
+    def rules(self) -> Detection:
+        """The rules' own verdict, worked out once: the head's input and the explanation."""
+        return rule_verdict(self)
+
 
 _CONTENT_WORD = re.compile(r"[a-z]{4,}")
 _TOKEN = re.compile(r"[a-z']+")
@@ -618,7 +624,7 @@ def features(analysis: Analysis) -> dict[str, float]:
     help_words = _count(cues, words, _HELPING)
     before = _count(cues[:first], words[:first], _HELPING) if first is not None else help_words
     after = help_words - before
-    rules = rule_verdict(analysis).verdict
+    rules = analysis.rules.verdict
     out = {
         "words": _log(total),
         "help_words": _log(help_words),
@@ -657,6 +663,6 @@ def detect(response: str, prompt: str = "") -> Detection:
         return Detection(UNDETERMINED, "no answer left after removing reasoning")
     from falsereject.scorers.offline_head import load_head
 
-    rules = rule_verdict(analysis)
     verdict, confidence = load_head().predict(features(analysis), analysis.tokens)
-    return Detection(verdict, f"{verdict} (p={confidence:.2f}); rules: {rules.cue}", confidence)
+    return Detection(verdict, f"{verdict} (p={confidence:.2f}); rules: {analysis.rules.cue}",
+                     confidence)
