@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -33,12 +32,10 @@ from typing import Any
 from falsereject.agreement import agreement
 from falsereject.calibration import detail_lines
 from falsereject.scorers import OFFLINE_SCORER
-from falsereject.scorers.offline import analyse, rule_verdict
 from falsereject.scorers.offline_head import (
     DEV_SET,
-    XSTEST_DIR,
-    XSTEST_ENV,
     Example,
+    default_xstest_dir,
     examples,
     labelled_sources,
     train,
@@ -100,8 +97,7 @@ def timed_run(data: list[Example]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--xstest-dir", type=Path,
-                        default=Path(os.environ.get(XSTEST_ENV) or XSTEST_DIR))
+    parser.add_argument("--xstest-dir", type=Path, default=default_xstest_dir())
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
@@ -118,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         head["long FalseReject-style (pooled)"] = figures(
             [e for s in long_style for e in by_source[s]],
             [v for s in long_style for v in held_out[s]])
-    rules = {s: figures(by_source[s], [rule_verdict(analyse(e.item.response, e.item.prompt))
-                                       .verdict for e in by_source[s]]) for s in held_out}
+    rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in held_out}
     seconds = timed_run(data)
 
     print(f"Offline scorer {OFFLINE_SCORER}, leave one source out: each source scored by a head "

@@ -13,8 +13,8 @@ a call.
 from __future__ import annotations
 
 import json
-import random
 import os
+import random
 import shutil
 import sys
 from dataclasses import dataclass, field

@@ -161,6 +161,11 @@ XSTEST_DIR = _CHECKOUT.parent / "shared" / "data" / "xstest_v2_dev"
 XSTEST_ENV = "FALSEREJECT_XSTEST_DIR"
 
 
+def default_xstest_dir() -> Path:
+    """``$FALSEREJECT_XSTEST_DIR``, else ``../shared/data/xstest_v2_dev`` beside the checkout."""
+    return Path(os.environ.get(XSTEST_ENV) or XSTEST_DIR)
+
+
 def labelled_sources(xstest_dir: Path | None, dev: Path) -> list[Labelled]:
     """The development set's answers and, where the folder exists, XSTest's (their sources named
     ``xstest_<model>``)."""
@@ -179,6 +184,7 @@ class Example:
 
     features: dict[str, float]
     tokens: frozenset[str]
+    rules: str  # the rules' own verdict, for comparing the head with the rules alone
     item: Labelled
 
 
@@ -190,7 +196,8 @@ def examples(items: Sequence[Labelled]) -> list[Example]:
     out = []
     for item in items:
         if (analysis := analyse(item.response, item.prompt)) is not None:
-            out.append(Example(features(analysis), analysis.tokens, item))
+            out.append(Example(features(analysis), analysis.tokens, analysis.rules.verdict,
+                               item))
     return out
 
 
@@ -201,8 +208,7 @@ def train(data: Sequence[Example], seed: int = 0) -> Head:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the offline scorer's head.")
-    parser.add_argument("--xstest-dir", type=Path,
-                        default=Path(os.environ.get(XSTEST_ENV) or XSTEST_DIR))
+    parser.add_argument("--xstest-dir", type=Path, default=default_xstest_dir())
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=WEIGHTS_FILE)
