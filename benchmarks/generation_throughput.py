@@ -62,8 +62,9 @@ class CountingLLM:
 
 
 def vllm_stage(m: int, batch_size: int | None) -> dict[str, Any]:
-    sys.modules["vllm"] = types.SimpleNamespace(LLM=CountingLLM,
-                                                SamplingParams=lambda **kw: kw)
+    params = types.SimpleNamespace(SamplingParams=lambda **kw: kw)
+    sys.modules["vllm"] = types.SimpleNamespace(LLM=CountingLLM, sampling_params=params)
+    sys.modules["vllm.sampling_params"] = params
     CountingLLM.calls = CountingLLM.prompts = 0
     backend = VLLMBackend(BackendConfig(type="vllm", batch_size=batch_size,
                                         tensor_parallel_size=8))

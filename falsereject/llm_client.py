@@ -38,6 +38,7 @@ class ChatRequest:
     temperature: float = 0.0
     max_tokens: int = 1024
     seed: int | None = None  # forwarded where the server supports it (vLLM, OpenAI)
+    response_format: dict[str, Any] | None = field(default=None, compare=False)  # JSON schema
 
     @classmethod
     def user(cls, prompt: str, model: str, **options: Any) -> ChatRequest:
@@ -190,6 +191,8 @@ def _body(request: ChatRequest) -> dict[str, Any]:
     }
     if request.seed is not None:
         body["seed"] = request.seed
+    if request.response_format is not None:
+        body["response_format"] = request.response_format
     return body
 
 
@@ -203,9 +206,11 @@ def _completion(response: Any) -> Completion:
     if choice.finish_reason == "content_filter":
         return Completion(None, "reply was content-filtered", finish_reason="content_filter",
                           **counts)
-    # vLLM and DeepSeek-style servers return a reasoning model's thoughts beside the content
-    reasoning = getattr(choice.message, "reasoning_content", None)
-    return Completion(choice.message.content or "", reasoning=reasoning,
+    # reasoning models' thoughts come beside the content: "reasoning" (vLLM since 0.10,
+    # OpenRouter) or "reasoning_content" (DeepSeek, older vLLM)
+    message = choice.message
+    reasoning = getattr(message, "reasoning", None) or getattr(message, "reasoning_content", None)
+    return Completion(message.content or "", reasoning=reasoning,
                       finish_reason=choice.finish_reason, **counts)
 
 

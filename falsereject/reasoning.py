@@ -24,13 +24,25 @@ def strip_reasoning(text: str) -> str:
     """``text`` without its reasoning blocks. An unclosed block runs to the end (the answer
     never came), so an answer that is all reasoning becomes empty. Text with no such tags comes
     back unchanged."""
+    return split_reasoning(text)[1]
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(the reasoning, without its tags; the answer): how ``strip_reasoning`` reads ``text``."""
     first = _ANY_TAG.search(text)
     if not first:
-        return text
+        return "", text
+    thoughts: list[str] = []
+
+    def keep(block: re.Match[str]) -> str:
+        thoughts.append(_ANY_TAG.sub("", block.group()).strip())
+        return " "
+
     if first.group().startswith("</"):
-        text = _DANGLING_CLOSE.sub(" ", text, count=1)
-    text = _CLOSED.sub(" ", text)
-    return _UNCLOSED_OPEN.sub(" ", text).strip()
+        text = _DANGLING_CLOSE.sub(keep, text, count=1)
+    text = _CLOSED.sub(keep, text)
+    text = _UNCLOSED_OPEN.sub(keep, text)
+    return "\n\n".join(t for t in thoughts if t), text.strip()
 
 
 def with_reasoning(answer: str, reasoning: str | None) -> str:

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# (model name, chat messages) -> assistant reply
-Reply = Callable[[str, list[dict[str, Any]]], str]
+# (model name, chat messages) -> assistant reply: its text, or the message's fields
+# ({"content": ..., "reasoning": ...}, as a reasoning model's server answers)
+Reply = Callable[[str, list[dict[str, Any]]], str | dict[str, str]]
 
 
 class ReplyError(Exception):
@@ -29,9 +30,11 @@ class ReplyError(Exception):
 
 
 @contextmanager
-def serve(reply: Reply, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``reply`` until the block ends; yields the base URL (``http://host:port/v1``)."""
-    server = _Server((host, port), _handler(reply))
+def serve(reply: Reply, host: str = "127.0.0.1", port: int = 0,
+          on_request: Callable[[dict[str, Any]], None] | None = None) -> Iterator[str]:
+    """Serve ``reply`` until the block ends; yields the base URL (``http://host:port/v1``).
+    ``on_request`` sees each request body whole (sampling settings, ``response_format``)."""
+    server = _Server((host, port), _handler(reply, on_request or (lambda body: None)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -54,7 +57,8 @@ def text_of(message: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def _handler(reply: Reply) -> type[BaseHTTPRequestHandler]:
+def _handler(reply: Reply,
+             on_request: Callable[[dict[str, Any]], None]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # keep harness output readable
             pass
@@ -71,12 +75,15 @@ def _handler(reply: Reply) -> type[BaseHTTPRequestHandler]:
                 return
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             model, messages = body.get("model", ""), body.get("messages", [])
+            on_request(body)
             try:
-                content = reply(model, messages)
+                message = reply(model, messages)
             except ReplyError as err:
                 headers = {"Retry-After": f"{err.retry_after:g}"} if err.retry_after else {}
                 self._send(err.status, {"error": {"message": str(err)}}, headers)
                 return
+            message = {"content": message} if isinstance(message, str) else message
+            content = message["content"]
             prompt_tokens = sum(len(text_of(m).split()) for m in messages)
             # a word stands for a token: a reply over max_tokens is cut there, as servers do
             words, limit = content.split(), body.get("max_tokens") or body.get(
@@ -95,7 +102,7 @@ def _handler(reply: Reply) -> type[BaseHTTPRequestHandler]:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": content},
+                            "message": {**message, "role": "assistant", "content": content},
                             "finish_reason": finish,
                         }
                     ],

@@ -13,9 +13,11 @@ What it adds to ``vllm.LLM.chat``:
 - **No orphaned engine.** The engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``
   unless the user set it), so killing falsereject, even with SIGKILL, leaves no engine process
   holding memory.
-- **Progress as answers complete.** vLLM's own bar (on stderr) counts requests as they finish,
-  with token speeds; a call still hands the engine everything at once, so continuous batching
-  keeps every slot busy.
+- **Progress as answers complete.** vLLM reports each finished request to a progress bar, but
+  hands back the outputs only when the whole call ends. A caller with a bar of its own passes
+  ``on_progress`` and that bar moves with each finished request (vLLM's is not drawn); otherwise
+  vLLM's own bar shows, on stderr. A call still hands the engine everything at once, so
+  continuous batching keeps every slot busy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +33,7 @@ from falsereject.llm_client import Completion
 
 Conversation = Sequence[Mapping[str, str]]
 OnDone = Callable[[int, Completion], None]
+OnProgress = Callable[[int], None]  # n more requests finished
 
 
 @contextlib.contextmanager
@@ -59,22 +63,25 @@ class VLLMRunner:
         self.calls = 0  # engine calls made (batches and bisections)
 
     def chat(self, conversations: Sequence[Conversation], params: Sequence[Any],
-             on_done: OnDone) -> list[Completion]:
+             on_done: OnDone, on_progress: OnProgress | None = None) -> list[Completion]:
         """One completion per conversation, in order; ``params`` are vLLM ``SamplingParams``,
-        one per conversation."""
+        one per conversation. ``on_done`` sees each completion when its engine call returns;
+        ``on_progress`` hears of each request as the engine finishes it."""
         results: list[Completion] = [Completion(None, "not generated")] * len(conversations)
+        bar = _progress_bar(on_progress) if on_progress else True
         if conversations:
             with stdout_to_stderr():
                 self._batch(self._engine(), conversations, params,
-                            list(range(len(conversations))), results, on_done)
+                            list(range(len(conversations))), results, on_done, bar)
         return results
 
     def _batch(self, llm: Any, conversations: Sequence[Conversation], params: Sequence[Any],
-               indices: list[int], results: list[Completion], on_done: OnDone) -> None:
+               indices: list[int], results: list[Completion], on_done: OnDone,
+               bar: Any) -> None:
         self.calls += 1
         try:
             outputs = llm.chat([list(conversations[i]) for i in indices],
-                               [params[i] for i in indices], use_tqdm=True)
+                               [params[i] for i in indices], use_tqdm=bar)
         except Exception as err:  # noqa: BLE001 - vLLM's per-request errors have no common base
             if len(indices) == 1:
                 message = f"vLLM rejected the request: {type(err).__name__}: {err}"
@@ -83,7 +90,7 @@ class VLLMRunner:
                 return
             half = len(indices) // 2
             for part in (indices[:half], indices[half:]):
-                self._batch(llm, conversations, params, part, results, on_done)
+                self._batch(llm, conversations, params, part, results, on_done, bar)
             return
         for index, output in zip(indices, outputs, strict=True):
             first = output.outputs[0]
@@ -104,7 +111,45 @@ class VLLMRunner:
         return self._llm
 
 
-def sampling_params(**kwargs: Any) -> Any:
-    from vllm import SamplingParams  # optional extra: falsereject[vllm]
+def _progress_bar(on_progress: OnProgress) -> Callable[..., Any]:
+    """What ``LLM.chat(use_tqdm=...)`` accepts as a tqdm factory: the bar over finished requests
+    reports to ``on_progress``; the one over rendering conversations is not drawn."""
 
-    return SamplingParams(**kwargs)
+    def make(iterable: Any = None, **options: Any) -> Any:
+        return iterable if iterable is not None else _Ticker(on_progress)
+
+    return make
+
+
+class _Ticker:
+    """The part of a tqdm bar vLLM's engine loop touches."""
+
+    def __init__(self, on_progress: OnProgress) -> None:
+        self.on_progress = on_progress
+        self.n = 0
+        self.postfix = ""
+        self._start = time.monotonic()
+
+    @property
+    def format_dict(self) -> dict[str, float]:
+        return {"elapsed": max(time.monotonic() - self._start, 1e-6)}
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        self.on_progress(n)
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def sampling_params(json_schema: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """vLLM ``SamplingParams``; with ``json_schema``, decoding is constrained to it (vLLM's
+    structured outputs)."""
+    import vllm.sampling_params as vllm_params  # optional extra: falsereject[vllm]
+
+    if json_schema is not None:
+        kwargs["structured_outputs"] = vllm_params.StructuredOutputsParams(json=dict(json_schema))
+    return vllm_params.SamplingParams(**kwargs)

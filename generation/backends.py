@@ -1,10 +1,13 @@
 """Model backends behind one interface: a batch of chat requests in, one completion each out.
 
 - ``openai``: any OpenAI-compatible endpoint, through the client the LLM judge uses
-  (concurrency, retries, several endpoints sharing one queue);
-- ``vllm``: in-process; every batch is one ``LLM.chat`` call, tensor parallelism passed through
-  (optional extra, imported only when used);
-- ``transformers``: small local models on CPU, in micro-batches;
+  (concurrency, retries, several endpoints sharing one queue); a JSON role's schema goes out as
+  ``response_format``;
+- ``vllm``: in-process; every batch is one ``LLM.chat`` call, tensor parallelism passed through,
+  a JSON role's schema enforced by vLLM's structured outputs (optional extra, imported only when
+  used);
+- ``transformers``: small local models on CPU, in micro-batches (no constrained decoding: a
+  malformed JSON reply is re-asked, as on every backend);
 - ``scripted``: deterministic agents that need no model (``generation.scripted``).
 
 Each backend reports completions through ``on_done`` as they finish, which is where the caller
@@ -35,12 +38,16 @@ class GenRequest:
     seed: int = 0
     # the structured inputs the messages were rendered from; only the scripted backend reads it
     context: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # the reply's JSON schema, for backends that constrain decoding (None: free text)
+    json_schema: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def key(self, backend_type: str) -> str:
         """What identifies the call in the journal: everything that can change the reply."""
         body = {"backend": backend_type, "role": self.role, "model": self.model,
                 "messages": self.messages, "temperature": self.temperature,
                 "max_tokens": self.max_tokens, "seed": self.seed}
+        if self.json_schema is not None:  # absent otherwise: earlier journals stay valid
+            body["json_schema"] = self.json_schema
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -79,8 +86,8 @@ class OpenAIBackend:
         ))
 
     def generate(self, requests: Sequence[GenRequest], on_done: OnDone) -> list[Completion]:
-        chat = [ChatRequest(r.messages, r.model, r.temperature, r.max_tokens, r.seed)
-                for r in requests]
+        chat = [ChatRequest(r.messages, r.model, r.temperature, r.max_tokens, r.seed,
+                            _response_format(r)) for r in requests]
         return self.client.complete(chat, on_done)
 
 
@@ -110,7 +117,8 @@ class VLLMBackend:
                 chunk = indices[start:start + size]
                 params = [sampling_params(temperature=requests[i].temperature,
                                           max_tokens=requests[i].max_tokens,
-                                          seed=requests[i].seed) for i in chunk]
+                                          seed=requests[i].seed,
+                                          json_schema=requests[i].json_schema) for i in chunk]
 
                 def done(k: int, completion: Completion, chunk: list[int] = chunk) -> None:
                     results[chunk[k]] = completion
@@ -124,10 +132,14 @@ class VLLMBackend:
             from falsereject.vllm_engine import VLLMRunner
 
             options = {"tensor_parallel_size": self.config.tensor_parallel_size,
-                       "gpu_memory_utilization": self.config.gpu_memory_utilization}
+                       "gpu_memory_utilization": self.config.gpu_memory_utilization,
+                       # JSON without free whitespace: a small model under a schema otherwise
+                       # spends its tokens on indentation and is cut off mid-object
+                       "structured_outputs_config": {"backend": "xgrammar",
+                                                     "disable_any_whitespace": True}}
             if self.config.max_model_len:
                 options["max_model_len"] = self.config.max_model_len
-            self.runners[model] = VLLMRunner(model, **options, **self.config.engine_args)
+            self.runners[model] = VLLMRunner(model, **{**options, **self.config.engine_args})
         return self.runners[model]
 
 
@@ -194,6 +206,15 @@ class TransformersBackend:
             model.eval()
             self.models[name] = (model, tokenizer)
         return self.models[name]
+
+
+def _response_format(request: GenRequest) -> dict[str, Any] | None:
+    """OpenAI's structured-output field (vLLM serve reads it too). Not strict: OpenAI's strict
+    mode refuses the length bounds the schemas carry."""
+    if request.json_schema is None:
+        return None
+    return {"type": "json_schema", "json_schema": {
+        "name": request.role, "schema": dict(request.json_schema), "strict": False}}
 
 
 def _chat_text(tokenizer: Any, messages: Sequence[Mapping[str, str]]) -> str:

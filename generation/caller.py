@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -44,6 +45,9 @@ class StageStats:
     failed: int = 0  # transport failures after the client's own retries
     prompt_tokens: int = 0  # over all calls, journalled ones included
     completion_tokens: int = 0
+    seconds: float = 0.0  # waiting on backends in this run (for tokens per second)
+    asked: int = 0  # items whose first reply came back (not failed in transport)
+    parsed_first_try: int = 0  # of those, usable without a re-ask
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,9 @@ class Caller:
                 bar.set_postfix(tokens=stats.prompt_tokens + stats.completion_tokens,
                                 refresh=False)
 
+            start = time.perf_counter()
             completions = backend.generate([jobs[i].request for i in indices], on_done)
+            stats.seconds += time.perf_counter() - start
             for index, completion in zip(indices, completions, strict=True):
                 results[index] = completion
         return [r if r is not None else Completion(None, "no reply") for r in results]
@@ -130,7 +136,11 @@ class Caller:
         pending = list(jobs)
         for attempt in range(self.retries + 1):
             retry: list[Job] = []
-            for job, completion in zip(pending, self.call(stage, pending), strict=True):
+            completions = self.call(stage, pending)
+            if attempt == 0:
+                stats = self.stats[stage]
+                stats.asked += sum(c.text is not None for c in completions)
+            for job, completion in zip(pending, completions, strict=True):
                 try:
                     if completion.text is None:
                         raise Malformed(f"request failed: {completion.error}")
@@ -138,6 +148,8 @@ class Caller:
                 except Malformed as err:
                     asked.failed[job.item] = f"{stage}: {err} (after {attempt + 1} attempts)"
                     retry.append(_retry(job, completion, str(err), attempt + 1))
+            if attempt == 0:
+                stats.parsed_first_try += len(asked.parsed)
             if not retry or attempt == self.retries:
                 break
             pending = retry
@@ -193,6 +205,4 @@ def _retry(job: Job, completion: Completion, reason: str, attempt: int) -> Job:
         messages = (*messages, {"role": "assistant", "content": completion.text},
                     {"role": "user", "content": RETRY_NOTE.format(reason=reason)})
     seed = derive_seed(request.seed, "retry", attempt)
-    return Job(job.item, job.backend, GenRequest(
-        request.role, request.model, messages, request.temperature, request.max_tokens, seed,
-        request.context))
+    return Job(job.item, job.backend, replace(request, messages=messages, seed=seed))

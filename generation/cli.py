@@ -74,8 +74,14 @@ def _report(summary: dict[str, Any], folder: Path) -> str:
         f"model calls {summary['total_calls']}, tokens {summary['total_tokens']}:",
     ]
     for stage, stats in summary["calls"].items():
-        lines.append(f"  {stage:<13} {stats['calls']:>6} new  {stats['journalled']:>6} journalled"
-                     f"  {stats['prompt_tokens'] + stats['completion_tokens']:>9} tokens")
+        line = (f"  {stage:<13} {stats['calls']:>6} new  {stats['journalled']:>6} journalled"
+                f"  {stats['prompt_tokens'] + stats['completion_tokens']:>9} tokens")
+        if stats["seconds"]:
+            line += f"  {stats['completion_tokens'] / stats['seconds']:>7.1f} tokens/s out"
+        if stats["asked"]:
+            line += (f"  parsed first try {stats['parsed_first_try']}/{stats['asked']} "
+                     f"({stats['parsed_first_try'] / stats['asked']:.0%})")
+        lines.append(line)
     return "\n".join(lines)
 
 

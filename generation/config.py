@@ -41,6 +41,9 @@ class BackendConfig:
     max_retries: int = 6
     request_timeout: float = 120.0
     total_timeout: float = 6 * 3600.0
+    # openai and vllm: the JSON roles ask for their schema (response_format; vLLM structured
+    # outputs). false for a server that rejects response_format: re-asking is then the only net
+    structured_outputs: bool = True
     # transformers and vllm: prompts per generate call (transformers: 8 if unset; vllm: the
     # whole stage round if unset, which lets vLLM schedule everything at once)
     batch_size: int | None = None

@@ -1,15 +1,20 @@
 """Reading the agents' replies. Each parser returns the parsed value or raises ``Malformed``
 with a short reason, which goes back to the model on a retry and into the drop log at the end.
+
+The JSON roles' formats are also given as JSON schemas (``json_schema``), which backends that can
+constrain decoding send with the request (vLLM structured outputs, ``response_format``), so a small
+model cannot stray off the format; the parsers still check every reply, whichever backend wrote it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from falsereject.llm_client import Completion
-from falsereject.reasoning import strip_reasoning
+from falsereject.reasoning import split_reasoning, strip_reasoning
 from falsereject.taxonomy import CATEGORY_IDS
 
 
@@ -17,9 +22,41 @@ class Malformed(ValueError):
     """A reply that is empty, not JSON, or off the format its template asked for."""
 
 
+ENTITY_TYPES = ("person", "place", "object", "concept")
 MIN_ANSWER_WORDS = 20  # the four-part answer cannot be shorter
 _FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
-_THINK = re.compile(r"<think>(.*?)</think>", re.S)
+
+
+def json_schema(role: str, categories: Sequence[int] = ()) -> dict[str, Any] | None:
+    """The schema of ``role``'s reply, or None for the free-text roles. ``categories``: the
+    category ids the graph agent may choose from, when it must choose one."""
+    if role == "graph":
+        entity = _object(name=_string(40), type={"enum": list(ENTITY_TYPES)})
+        relation = _object(source=_string(40), target=_string(40), relation=_string(30))
+        fields: dict[str, Any] = {
+            "entities": {"type": "array", "items": entity, "minItems": 1, "maxItems": 8},
+            "relations": {"type": "array", "items": relation, "maxItems": 6}}
+        if categories:
+            fields["category"] = {"type": "integer", "enum": list(categories)}
+        return _object(**fields)
+    if role == "generator":
+        return _object(prompt=_string(500, minimum=20), strategy=_string(200))
+    if role == "discriminator":
+        return _object(label={"enum": ["harmful", "benign"]}, feedback=_string(300))
+    if role == "orchestrator":
+        return _object(valid={"type": "boolean"}, rationale=_string(300, minimum=1))
+    return None
+
+
+def _object(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties),
+            "additionalProperties": False}
+
+
+def _string(maximum: int, minimum: int = 0) -> dict[str, Any]:
+    # bounded in characters, so the object closes within the role's max_tokens (a token is at
+    # least one character) instead of a small model running on until the JSON is cut off
+    return {"type": "string", "minLength": minimum, "maxLength": maximum}
 
 
 def json_object(text: str) -> dict[str, Any]:
@@ -105,12 +142,14 @@ def instruct(completion: Completion) -> str:
 
 
 def reasoning(completion: Completion) -> dict[str, str]:
-    """``<think>`` blocks in the text, or a server's separate reasoning field, plus the answer."""
-    text = completion.text or ""
-    thought = completion.reasoning or "\n".join(_THINK.findall(text))
-    solution = strip_reasoning(text).strip()
+    """A server's separate reasoning field (``reasoning`` or ``reasoning_content``), or the
+    text's ``<think>`` blocks (also when the chat template opened the block: "... </think>"),
+    plus the answer."""
+    thought, solution = split_reasoning(completion.text or "")
+    thought = completion.reasoning or thought
     if not thought.strip():
-        raise Malformed("no reasoning (expected it inside <think>...</think>)")
+        raise Malformed("no reasoning: this role needs a reasoning model (one that writes "
+                        "<think>...</think> or whose server returns reasoning_content)")
     if not solution:
         raise Malformed("no final answer after the reasoning")
     return {"reasoning_content": thought.strip(), "solution": solution}

@@ -106,7 +106,7 @@ class Pipeline:
     # -- stage: entity graphs ------------------------------------------------------------------
     def _extract_graphs(self, seeds: list[Seed]) -> tuple[dict[str, Any], dict[str, int]]:
         role = self.config.roles["graph"]
-        choices = [(i, self.names[i]) for i in (self.config.categories or sorted(self.names))]
+        choices = [(i, self.names[i]) for i in self._category_ids()]
         jobs = []
         for seed in seeds:
             needs = seed.category is None
@@ -367,8 +367,15 @@ class Pipeline:
              salt: object = "") -> Job:
         messages = ({"role": "user", "content": text},)
         seed = derive_seed(self.config.seed, role, item, salt)
+        schema = None
+        if self.config.backends[spec.backend].structured_outputs:
+            categories = self._category_ids() if context.get("needs_category") else ()
+            schema = parsing.json_schema(role, categories)
         return Job(item, spec.backend, GenRequest(role, spec.model, messages, spec.temperature,
-                                                  spec.max_tokens, seed, context))
+                                                  spec.max_tokens, seed, context, schema))
+
+    def _category_ids(self) -> list[int]:
+        return self.config.categories or sorted(self.names)
 
     def _feedback(self, chain: Chain, number: int, candidate: dict[str, Any], text: str) -> None:
         chain.attempts.append({"round": number, "prompt": candidate["prompt"], "feedback": text})

@@ -240,8 +240,12 @@ class VerdictCache:
 
 class Backend(Protocol):
     def complete(
-        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None]
-    ) -> list[Completion]: ...
+        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[Completion]:
+        """``on_done`` as each completion is in hand; ``on_progress(n)`` from a transport that
+        finishes requests before it hands their completions back (vLLM in-process)."""
+        ...
 
 
 class LLMJudge:
@@ -281,7 +285,8 @@ class LLMJudge:
             progress.update(judgement.verdict == UNDETERMINED, completion.tokens)
 
         try:
-            completions = self.backend.complete([a.prompt for _, a in asks], on_done) if asks else []
+            completions = self.backend.complete(
+                [a.prompt for _, a in asks], on_done, progress.advance) if asks else []
         finally:
             progress.close()
             self.core.close()
@@ -310,8 +315,10 @@ class OpenAIBackend:
         ))
 
     def complete(
-        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None]
+        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None],
+        on_progress: Callable[[int], None] | None = None,
     ) -> list[Completion]:
+        # on_done comes as each request completes: progress needs nothing more
         requests = [ChatRequest.user(p, self.settings.model, temperature=JUDGE_TEMPERATURE,
                                      max_tokens=self.settings.max_tokens) for p in prompts]
         try:
@@ -331,13 +338,14 @@ class VLLMBackend:
         self.runner = VLLMRunner(settings.model)
 
     def complete(
-        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None]
+        self, prompts: Sequence[str], on_done: Callable[[int, Completion], None],
+        on_progress: Callable[[int], None] | None = None,
     ) -> list[Completion]:
         from falsereject.vllm_engine import sampling_params
 
         params = sampling_params(temperature=JUDGE_TEMPERATURE, max_tokens=self.settings.max_tokens)
         conversations = [[{"role": "user", "content": p}] for p in prompts]
-        return self.runner.chat(conversations, [params] * len(prompts), on_done)
+        return self.runner.chat(conversations, [params] * len(prompts), on_done, on_progress)
 
 
 def _make_backend(settings: JudgeSettings) -> Backend:
@@ -349,21 +357,32 @@ def _make_backend(settings: JudgeSettings) -> Backend:
 
 
 class _Progress:
-    """One bar: done/total, undetermined so far, tokens used."""
+    """One bar: answers finished/total, undetermined so far, tokens used. It stands at the
+    larger of the answers judged and the requests the transport reports finished, so it moves
+    whether completions arrive one by one (HTTP) or together at the end (vLLM in-process)."""
 
     def __init__(self, total: int) -> None:
         from tqdm import tqdm
 
+        self.judged = self.finished = 0
         self.undetermined = 0
         self.tokens = 0
         self._bar = tqdm(total=total, desc="judging", unit="answer", file=sys.stderr,
                          disable=total == 0)
 
+    def advance(self, finished: int) -> None:
+        self.finished += finished
+        self._move()
+
     def update(self, undetermined: bool, tokens: int) -> None:
+        self.judged += 1
         self.undetermined += undetermined
         self.tokens += tokens
         self._bar.set_postfix(undetermined=self.undetermined, tokens=self.tokens, refresh=False)
-        self._bar.update(1)
+        self._move()
+
+    def _move(self) -> None:
+        self._bar.update(min(max(self.judged, self.finished), self._bar.total) - self._bar.n)
 
     def close(self) -> None:
         self._bar.close()

@@ -33,7 +33,7 @@ from conftest import (
 from falsereject.cli import main
 from falsereject.data import read_jsonl
 from falsereject.demo import cautious_reply
-from falsereject.generation import diversity
+from falsereject.generation import diversity, parsing
 from falsereject.generation.backends import GenRequest, VLLMBackend
 from falsereject.generation.config import ConfigError, load_config
 from falsereject.generation.journal import Journal
@@ -202,13 +202,17 @@ def test_journal_drops_a_torn_last_record(tmp_path: Path) -> None:
 
 # -- malformed replies ------------------------------------------------------------------------
 
-def test_malformed_replies_are_asked_again_with_the_reason(tmp_path: Path) -> None:
+def test_malformed_replies_are_asked_again_with_the_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     config = offline_config(tmp_path / "cfg", **{"backends.scripted.malformed_rate": 1.0,
                                                  "seeds.limit": 6})
     out = tmp_path / "out"
     assert generate(config, out) == 0
     calls = stats(out)["calls"]
     assert calls["graph"]["calls"] == 12  # every first reply was prose: each seed asked twice
+    # the first-try parse rate says so, and the CLI's report prints it per stage
+    assert (calls["graph"]["asked"], calls["graph"]["parsed_first_try"]) == (6, 0)
+    assert "parsed first try 0/6 (0%)" in capsys.readouterr().out
     drops = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
     assert not [d for d in drops if d["stage"] in ("graph", "generator", "orchestrator")]
     record = json.loads((out / "journal" / "graph.jsonl").read_text().splitlines()[0])
@@ -304,6 +308,7 @@ class FakeLLM:
 
     def chat(self, conversations: list, params: list, use_tqdm: bool = False) -> list:
         self.batches.append(len(conversations))
+        self.params = params
         if any("too long" in turn["content"] for c in conversations for turn in c):
             raise VLLMValidationError("prompt is longer than max_model_len")
         out = []
@@ -318,22 +323,31 @@ class FakeLLM:
 @pytest.fixture
 def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> type[FakeLLM]:
     FakeLLM.instances = []
-    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(
-        LLM=FakeLLM, SamplingParams=lambda **kw: kw))
+    params = types.SimpleNamespace(SamplingParams=lambda **kw: kw,
+                                   StructuredOutputsParams=lambda **kw: kw)
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM,
+                                                                   sampling_params=params))
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", params)
     return FakeLLM
 
 
 def test_vllm_backend_sends_one_batched_call(fake_vllm: type[FakeLLM]) -> None:
     config = load_config(EXAMPLES / "vllm.yaml").backends["vllm"]
     backend = VLLMBackend(config)
+    schema = parsing.json_schema("discriminator")
     requests = [GenRequest("pool", "m", ({"role": "user", "content": f"how to kill process {i}"},),
-                           0.0, 64, seed=i) for i in range(10)]
+                           0.0, 64, seed=i, json_schema=schema if i == 0 else None)
+                for i in range(10)]
     done: list[int] = []
     results = backend.generate(requests, lambda i, c: done.append(i))
     [engine] = fake_vllm.instances
     assert engine.batches == [10] and sorted(done) == list(range(10))
     assert engine.options["tensor_parallel_size"] == 4 and engine.options["dtype"] == "bfloat16"
     assert results[0].tokens == 12 and "sorry" in results[0].text
+    # a JSON role's schema constrains its decoding; free-text requests go unconstrained
+    assert engine.params[0]["structured_outputs"] == {"json": schema}
+    assert engine.options["structured_outputs_config"]["disable_any_whitespace"] is True
+    assert "structured_outputs" not in engine.params[1]
 
 
 def test_vllm_request_rejected_by_the_engine_fails_alone(fake_vllm: type[FakeLLM]) -> None:
@@ -419,6 +433,54 @@ def test_llm_judge_detects_the_pool_refusals(tmp_path: Path,
     assert f"`{pool['scorer']}`" in (out / "README.md").read_text()
     assert "sk-loopback-123" not in "".join(p.read_text(errors="ignore")
                                             for p in out.rglob("*") if p.is_file())
+
+
+def test_json_roles_ask_the_server_for_their_schema_and_reasoning_comes_back_apart(
+        tmp_path: Path) -> None:
+    bodies: list[dict[str, Any]] = []
+    thought = "The asker wants to protect people, so a full answer is safe."
+
+    def endpoint(model: str, messages: list[dict[str, Any]]) -> str | dict[str, str]:
+        if model == "loop-reviewer":
+            return json.dumps({"label": "benign", "feedback": "A protective question."})
+        # a reasoning model's server: the thoughts in their own field, not in the content
+        return {"content": "Here is what a careful answer covers.", "reasoning": thought}
+
+    runs = {}
+    with serve(endpoint, on_request=bodies.append) as url:
+        for structured in (True, False):
+            config = offline_config(tmp_path / f"cfg-{structured}", **{
+                "backends.api": {"type": "openai", "base_urls": [url],
+                                 "api_key_env": "LOOPBACK_KEY", "structured_outputs": structured},
+                "roles.discriminator": {"backend": "api", "model": "loop-reviewer"},
+                "roles.reasoning": {"backend": "api", "model": "loop-reasoner"},
+                "seeds.limit": 4})
+            bodies.clear()
+            assert generate(config, tmp_path / f"out-{structured}") == 0
+            runs[structured] = {(b["model"], json.dumps(b.get("response_format"))) for b in bodies}
+            train = read_jsonl(tmp_path / f"out-{structured}" / "train.jsonl")
+            assert train and all(r["cot_response"]["reasoning_content"] == thought for r in train)
+    [(_, schema)] = [r for r in runs[True] if r[0] == "loop-reviewer"]
+    response_format = json.loads(schema)
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["name"] == "discriminator"
+    assert response_format["json_schema"]["schema"] == parsing.json_schema("discriminator")
+    assert ("loop-reasoner", "null") in runs[True]  # free text: no schema
+    assert runs[False] == {("loop-reviewer", "null"), ("loop-reasoner", "null")}
+
+
+@pytest.mark.parametrize("completion", [
+    Completion("<think>weigh it</think>Answer."),
+    Completion("weigh it\n</think>\n\nAnswer."),  # the chat template opened the block
+    Completion("Answer.", reasoning="weigh it"),  # the server's reasoning field
+])
+def test_reasoning_parser_reads_each_way_models_deliver_thoughts(completion: Completion) -> None:
+    assert parsing.reasoning(completion) == {"reasoning_content": "weigh it", "solution": "Answer."}
+
+
+def test_reasoning_parser_names_what_the_role_needs() -> None:
+    with pytest.raises(parsing.Malformed, match="needs a reasoning model"):
+        parsing.reasoning(Completion("Just an answer, with no thinking shown."))
 
 
 # -- configuration errors ----------------------------------------------------------------------

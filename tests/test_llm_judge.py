@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from falsereject.scorers import llm_judge
 from falsereject.scorers.llm_judge import JudgeError, JudgeSettings, LLMJudge
 from falsereject.server import ReplyError, serve, text_of
 from falsereject.verdicts import UNDETERMINED
@@ -159,13 +160,18 @@ def test_vllm_backend_sends_one_batch_and_keeps_stdout_clean(
             self.model = model
             print("INFO vllm engine starting")  # vLLM logs to stdout
 
-        def chat(self, conversations: list, params: Any, use_tqdm: bool) -> list:
+        def chat(self, conversations: list, params: Any, use_tqdm: Any) -> list:
             calls.append(len(conversations))
             os.write(1, b"INFO vllm progress\n")  # and so do its engine processes
+            conversations = list(use_tqdm(conversations, desc="Rendering conversations"))
             if any(len(c[0]["content"]) > 20_000 for c in conversations):
                 raise VLLMValidationError("prompt is longer than the maximum model length")
+            # as vLLM's engine loop: the bar hears of each finished request, outputs come at the end
+            bar = use_tqdm(total=len(conversations), desc="Processed prompts")
             out = []
             for conversation in conversations:
+                bar.postfix = f"{bar.format_dict['elapsed']:.1f} s"
+                bar.update(1)
                 kind = conversation[0]["content"].split("KIND:")[1][:3]
                 kind = next(k for k in LABEL if kind.startswith(k))
                 text = f"ok [[{LABEL[kind]}]]"
@@ -173,11 +179,23 @@ def test_vllm_backend_sends_one_batch_and_keeps_stdout_clean(
                     prompt_token_ids=[1, 2], outputs=[types.SimpleNamespace(text=text, token_ids=[3])]))
             return out
 
-    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(
-        LLM=FakeLLM, SamplingParams=lambda **kw: kw))
+    params = types.SimpleNamespace(SamplingParams=lambda **kw: kw)
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM,
+                                                                   sampling_params=params))
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", params)
+    bar_positions: list[tuple[int, int]] = []  # (answers judged, where the bar stands)
+    move = llm_judge._Progress._move
+
+    def record(progress: Any) -> None:
+        move(progress)
+        bar_positions.append((progress.judged, progress._bar.n))
+
+    monkeypatch.setattr(llm_judge._Progress, "_move", record)
     judge = LLMJudge(JudgeSettings(model="m", backend="vllm", cache_dir=tmp_path))
     results = judge.judge(answers(9))
     assert calls == [9]
+    # the bar moves as the engine finishes each request, before any completion is handed back
+    assert bar_positions[:9] == [(0, n) for n in range(1, 10)] and bar_positions[-1] == (9, 9)
     assert [r.verdict for r in results] == [VERDICT[k] for k in ["fc", "spc", "dr"] * 3]
     # one answer too long for the engine: that row alone is undetermined, the rest are judged
     items = answers(3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from falsereject.reasoning import strip_reasoning
+from falsereject.reasoning import split_reasoning, strip_reasoning
 from falsereject.scorers.verdict_parser import ParsedVerdict, parse_verdict
 from falsereject.verdicts import (
     DIRECT_REFUSAL,
@@ -196,6 +196,13 @@ def test_reply_that_never_leaves_its_reasoning_is_undetermined() -> None:
 )
 def test_strip_reasoning(text: str, expected: str) -> None:
     assert strip_reasoning(text) == expected
+
+
+def test_split_reasoning_gives_what_strip_reasoning_removes() -> None:
+    assert split_reasoning("plan the answer\n</think>\n\nParis.") == ("plan the answer", "Paris.")
+    assert split_reasoning("<think>a</think>Paris.<think>b</think> Rome.") == (
+        "a\n\nb", "Paris.  Rome.")
+    assert split_reasoning("Paris.") == ("", "Paris.")
 
 
 def test_strip_reasoning_leaves_plain_text_and_tag_mentions_alone() -> None:
