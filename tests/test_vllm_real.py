@@ -186,16 +186,18 @@ def test_no_engine_process_outlives_a_killed_falsereject(smol: Path, tmp_path: P
         parent = psutil.Process(process.pid)
         seen: set[int] = set()
         deadline = time.monotonic() + 600
-        # kill only once the engine is built (vLLM logs it) and has been generating a while
         ready = "init engine"
-        while ready not in log.read_text() and time.monotonic() < deadline:
+        try:
+            # kill only once the engine is built (vLLM logs it) and has been generating a while
+            while ready not in log.read_text() and time.monotonic() < deadline:
+                seen |= {child.pid for child in parent.children(recursive=True)}
+                time.sleep(1)
+            assert ready in log.read_text(), log.read_text()[-2000:]
+            time.sleep(20)
             seen |= {child.pid for child in parent.children(recursive=True)}
-            time.sleep(1)
-        assert ready in log.read_text(), log.read_text()[-2000:]
-        time.sleep(20)
-        seen |= {child.pid for child in parent.children(recursive=True)}
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        finally:  # a failed wait must not leave a judge running for an hour
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
     time.sleep(3)
     alive = [pid for pid in seen if psutil.pid_exists(pid)
              and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
