@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
-from falsereject.calibration import detail_lines
+from falsereject.calibration import SHORT_NAMES, detail_lines
 from falsereject.scorers import OFFLINE_SCORER
 from falsereject.scorers.offline_head import (
     DEV_SET,
@@ -74,11 +74,11 @@ def misses(result: dict[str, Any]) -> list[str]:
 
 
 def confusion_lines(results: dict[str, dict[str, Any]]) -> list[str]:
-    short = ("full", "partial", "refusal")
     lines = ["confusion (rows: people; columns: scorer full/partial/refusal)"]
     for name, result in results.items():
-        cells = "  ".join(f"{s} " + "/".join(str(result["confusion"][r][c]) for c in VERDICTS)
-                          for s, r in zip(short, VERDICTS, strict=True))
+        cells = "  ".join(f"{SHORT_NAMES[r]} "
+                          + "/".join(str(result["confusion"][r][c]) for c in VERDICTS)
+                          for r in VERDICTS)
         lines.append(f"  {name:<40}{cells}")
     return lines
 

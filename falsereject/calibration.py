@@ -35,6 +35,9 @@ from falsereject.verdicts import (
 XSTEST_REPO = "paul-rottger/exaggerated-safety"
 XSTEST_COMMIT = "d7bb5bd738c1fcbc36edd83d5e7d1b71a3e2d84d"
 XSTEST_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")
+# the verdicts' names in tables and figures
+SHORT_NAMES = {FULL_COMPLIANCE: "full", SAFE_PARTIAL_COMPLIANCE: "partial",
+               DIRECT_REFUSAL: "refusal"}
 XSTEST_LABELS = {"1_full_compliance": FULL_COMPLIANCE, "2_full_refusal": DIRECT_REFUSAL,
                  "3_partial_refusal": SAFE_PARTIAL_COMPLIANCE}
 CSV_COLUMNS = ("id", "type", "prompt", "completion", "annotation_1", "annotation_2",
@@ -202,8 +205,7 @@ def _draw_confusion(result: dict[str, Any], folder: Path) -> list[Path]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    names = {FULL_COMPLIANCE: "full", SAFE_PARTIAL_COMPLIANCE: "partial",
-             DIRECT_REFUSAL: "refusal"}
+    names = SHORT_NAMES
     matrix = result["overall"]["confusion"]
     cells = [[matrix[r][s] for s in VERDICTS] for r in VERDICTS]
     fig = Figure(figsize=(4.6, 4.0))
@@ -248,8 +250,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 def detail_lines(by_name: dict[str, dict[str, Any]]) -> list[str]:
     """One line per named set of figures: accuracy, kappa, per-class precision/recall and
     the error of the headline rates (scorer minus people), then the pooled confusion."""
-    short = {FULL_COMPLIANCE: "full", SAFE_PARTIAL_COMPLIANCE: "partial",
-             DIRECT_REFUSAL: "refusal"}
+    short = SHORT_NAMES
     lines = [f"{'':<34}{'n':>5}{'undet':>6}{'3-class':>9}{'binary':>8}{'kappa':>7}"
              + "".join(f"{'P/R ' + short[c]:>13}" for c in VERDICTS)
              + f"{'usr err':>9}{'usr_tox err':>12}"]

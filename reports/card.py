@@ -36,7 +36,8 @@ RATE_NAMES = {
 METHOD = (
     "Answers were generated through the harness named in each row and judged by the scorer "
     "named beside every number: `offline-v<N>` is falsereject's offline detector (rules and a "
-    "small learned head, no language model; the version changes whenever its verdicts can); `llm:<judge>@<hash>` is the paper's three-way LLM judge, asked at temperature 0 with "
+    "small learned head, no language model; the version changes whenever its verdicts can); "
+    "`llm:<judge>@<hash>` is the paper's three-way LLM judge, asked at temperature 0 with "
     "the judge template whose SHA-256 starts with `<hash>`. Numbers from different scorers are "
     "never combined."
 )

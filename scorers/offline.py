@@ -610,10 +610,6 @@ _APOLOGY = re.compile(r"^\W*(?:i'?m |i am |i )?(?:so |very |truly )?(?:sorry|apo
                       r"(?! (?:for|to hear|about) )")
 
 
-def _log(n: float) -> float:
-    return math.log1p(n)
-
-
 def features(analysis: Analysis) -> dict[str, float]:
     """What the head weighs, by name: amounts of each kind of text, where the first refusal
     sits, and the rules' own verdict."""
@@ -626,17 +622,17 @@ def features(analysis: Analysis) -> dict[str, float]:
     after = help_words - before
     rules = analysis.rules.verdict
     out = {
-        "words": _log(total),
-        "help_words": _log(help_words),
-        "help_before_refusal": _log(before) if first is not None else 0.0,
-        "help_after_refusal": _log(after) if first is not None else 0.0,
+        "words": math.log1p(total),
+        "help_words": math.log1p(help_words),
+        "help_before_refusal": math.log1p(before) if first is not None else 0.0,
+        "help_after_refusal": math.log1p(after) if first is not None else 0.0,
         "refusal_position": first / units if first is not None else 1.0,
         "refusal_opens": float(first == 0),
         "refusal_closes": float(first is not None and first >= units - 2 and units > 2),
-        "refusal_units": _log(sum(cue.kind == REFUSAL for cue in cues)),
+        "refusal_units": math.log1p(sum(cue.kind == REFUSAL for cue in cues)),
         "apology_opens": float(bool(_APOLOGY.search(analysis.opening))),
         "offer": float(any(cue.kind == HELP and cue.phrase for cue in cues)),
-        "list_items": _log(analysis.list_items),
+        "list_items": math.log1p(analysis.list_items),
         "code": float(analysis.code),
         "short": float(total < 40),
         "prompt_overlap": analysis.prompt_overlap,

@@ -62,7 +62,8 @@ class Head:
                   for row, b in zip(self.weights, self.bias, strict=True)]
         top = max(logits)
         exps = [math.exp(z - top) for z in logits]
-        return [e / sum(exps) for e in exps]
+        total = sum(exps)
+        return [e / total for e in exps]
 
     def predict(self, values: Mapping[str, float], tokens: AbstractSet[str]) -> tuple[str, float]:
         """The most probable verdict and its probability."""
@@ -136,7 +137,7 @@ def fit(rows: Sequence[Mapping[str, float]], tokens: Sequence[AbstractSet[str]],
     x = (x - mean) / scale
     y = np.zeros((len(labels), len(CLASSES)))
     y[np.arange(len(labels)), [CLASSES.index(label) for label in labels]] = 1.0
-    sizes = {g: groups.count(g) for g in set(groups)}
+    sizes = Counter(groups)
     sample = np.array([sizes[g] ** -SOURCE_WEIGHT for g in groups])
     sample /= sample.sum()
     rng = np.random.default_rng(seed)
