@@ -44,7 +44,7 @@ from falsereject.verdicts import VERDICTS
 
 TIMED_ANSWERS = 1187
 # The paper's long instruct-format answers: the voices written in that shape.
-LONG_FALSEREJECT_STYLE = ("falsereject_instruct", "longform_structured")
+LONG_FALSEREJECT_STYLE = ("falsereject_instruct", "longform_structured", "sectioned_explainer")
 TARGETS = {"accuracy": 0.88, "binary_accuracy": 0.92, "rate_error": 0.03}
 
 
