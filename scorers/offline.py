@@ -560,6 +560,12 @@ _STOPWORDS = frozenset(
 )
 
 
+def _unframed(units: list[_Unit], cues: list[_Cue]) -> str:
+    """The text of the units that neither refuse nor disclaim."""
+    return " ".join(u.text for u, c in zip(units, cues, strict=True)
+                    if c.kind not in _FRAMING and c.kind != DISCLAIMER)
+
+
 def analyse(response: str, prompt: str = "") -> Analysis | None:
     """The labelled units of an answer, or None when no answer is left once reasoning is gone."""
     answer = strip_reasoning(response)
@@ -571,13 +577,11 @@ def analyse(response: str, prompt: str = "") -> Analysis | None:
     # The head's words come from what the rules did not already read as refusing: they judge
     # the rest of the answer (help, moralising, pointers elsewhere), while "can't" and "won't"
     # stay with the rules, which know emphasis, conditions and limits from refusals.
-    rest = " ".join(u.text for u, c in zip(units, cues, strict=True) if c.kind not in _FRAMING
-                    and c.kind != DISCLAIMER)
+    rest = _unframed(units, cues)
     asked = set(_CONTENT_WORD.findall(prompt.lower())) - _STOPWORDS
     said = set(_CONTENT_WORD.findall(help_text.lower()))
-    first = _first(cues, _FRAMING)
-    after_text = " ".join(u.text for u, c in zip(units[(first or -1) + 1:], cues[(first or -1) + 1:], strict=True) if c.kind not in _FRAMING and c.kind != DISCLAIMER)
-    after = set(_CONTENT_WORD.findall(after_text.lower()))
+    first = _first(cues, _FRAMING) or 0
+    after = set(_CONTENT_WORD.findall(_unframed(units[first:], cues[first:]).lower()))
     return Analysis(
         cues=cues,
         words=[_words(unit.text) for unit in units],
