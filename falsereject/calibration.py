@@ -205,7 +205,6 @@ def _draw_confusion(result: dict[str, Any], folder: Path) -> list[Path]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    names = SHORT_NAMES
     matrix = result["overall"]["confusion"]
     cells = [[matrix[r][s] for s in VERDICTS] for r in VERDICTS]
     fig = Figure(figsize=(4.6, 4.0))
@@ -216,8 +215,8 @@ def _draw_confusion(result: dict[str, Any], folder: Path) -> list[Path]:
         for s, count in enumerate(row):
             ax.text(s, r, str(count), ha="center", va="center",
                     color="white" if count > max(map(max, cells)) / 2 else "black")
-    ax.set_xticks(range(3), [names[v] for v in VERDICTS])
-    ax.set_yticks(range(3), [names[v] for v in VERDICTS])
+    ax.set_xticks(range(3), [SHORT_NAMES[v] for v in VERDICTS])
+    ax.set_yticks(range(3), [SHORT_NAMES[v] for v in VERDICTS])
     ax.set_xlabel(f"scorer: {result['scorer']}")
     ax.set_ylabel("people (final label)")
     overall = result["overall"]
@@ -250,9 +249,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 def detail_lines(by_name: dict[str, dict[str, Any]]) -> list[str]:
     """One line per named set of figures: accuracy, kappa, per-class precision/recall and
     the error of the headline rates (scorer minus people), then the pooled confusion."""
-    short = SHORT_NAMES
     lines = [f"{'':<34}{'n':>5}{'undet':>6}{'3-class':>9}{'binary':>8}{'kappa':>7}"
-             + "".join(f"{'P/R ' + short[c]:>13}" for c in VERDICTS)
+             + "".join(f"{'P/R ' + SHORT_NAMES[c]:>13}" for c in VERDICTS)
              + f"{'usr err':>9}{'usr_tox err':>12}"]
     for name, m in by_name.items():
         classes = "".join(f"{_value(m['per_class'][c]['precision'])}/"

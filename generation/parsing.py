@@ -149,7 +149,7 @@ def reasoning(completion: Completion) -> dict[str, str]:
     thought = completion.reasoning or thought
     if not thought.strip():
         raise Malformed("no reasoning: this role needs a reasoning model (one that writes "
-                        "<think>...</think> or whose server returns reasoning_content)")
+                        "<think>...</think> or whose server returns its reasoning apart)")
     if not solution:
         raise Malformed("no final answer after the reasoning")
     return {"reasoning_content": thought.strip(), "solution": solution}
