@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
 CLASSES = (FULL_COMPLIANCE, SAFE_PARTIAL_COMPLIANCE, DIRECT_REFUSAL)
 WEIGHTS_FILE = Path(__file__).with_name("offline_head.json")
-# L2 strength and steps: chosen by leave-one-source-out agreement (benchmarks/offline_agreement.py).
+# L2 strength: chosen by leave-one-source-out agreement (benchmarks/offline_agreement.py). The
+# descent has converged by 800 steps (no weight moves by 1e-7 after that).
 L2 = 0.1
-STEPS = 3000
+STEPS = 1000
 LEARNING_RATE = 0.5
 # A source's answers weigh 1 / size ** SOURCE_WEIGHT each: 0 counts answers, 1 counts sources.
 SOURCE_WEIGHT = 0.5
