@@ -20,6 +20,8 @@ import pytest
 
 from conftest import BIN, harness_env, inspect_command, newest, run
 
+from falsereject.scorers import OFFLINE_SCORER
+
 pytest.importorskip("vllm")
 psutil = pytest.importorskip("psutil")
 pytestmark = pytest.mark.vllm
@@ -218,8 +220,8 @@ def test_lm_eval_with_the_vllm_model(smol: Path, tmp_path: Path) -> None:
                          "--output_path", str(tmp_path / "out")), cwd=tmp_path, env=env())
     assert result.returncode == 0, result.stderr[-3000:]
     task = json.loads(newest(tmp_path / "out", "results_*.json").read_text())["results"]
-    assert task["falsereject"]["n,offline-v4"] + task["falsereject"][
-        "undetermined,offline-v4"] == 4
+    counts = task["falsereject"]
+    assert counts[f"n,{OFFLINE_SCORER}"] + counts[f"undetermined,{OFFLINE_SCORER}"] == 4
 
 
 def test_inspect_with_the_vllm_provider(smol: Path, tmp_path: Path) -> None:
