@@ -17,12 +17,13 @@ DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
 VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
           "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
           "longform_structured", "verbose_hedger", "brisk_guardrailed", "sectioned_explainer",
-          "measured_prose", "frontier_concise", "bullet_disclaimer", "small_open_model"}
+          "measured_prose", "frontier_concise", "bullet_disclaimer", "small_open_model",
+          "llama3_instruct"}
 
 
 def test_the_development_set_is_well_formed() -> None:
     rows = [json.loads(line) for line in DEV.read_text().splitlines()]
-    assert len(rows) >= 1070 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 1130 and len({r["id"] for r in rows}) == len(rows)
     assert {r["source"] for r in rows} == VOICES
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
@@ -42,7 +43,7 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     assert VOICES <= set(held_out) and set(held_out) == set(results["rules_only"]) | {
         "all sources (pooled)", "long FalseReject-style (pooled)"}
     pooled = held_out["all sources (pooled)"]
-    assert pooled["n"] + pooled["undetermined"] >= 1070
+    assert pooled["n"] + pooled["undetermined"] >= 1130
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
