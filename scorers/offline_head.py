@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
 CLASSES = (FULL_COMPLIANCE, SAFE_PARTIAL_COMPLIANCE, DIRECT_REFUSAL)
 WEIGHTS_FILE = Path(__file__).with_name("offline_head.json")
-# L2 strength: chosen by leave-one-source-out agreement (benchmarks/offline_agreement.py). The
-# descent has converged by 800 steps (no weight moves by 1e-7 after that).
+# L2 strength: chosen by leave-one-source-out agreement (benchmarks/offline_agreement.py). After
+# 500 steps no weight is more than 1e-5 from where 1,000 steps take it.
 L2 = 0.1
-STEPS = 1000
+STEPS = 500
 LEARNING_RATE = 0.5
 # A source's answers weigh 1 / size ** SOURCE_WEIGHT each: 0 counts answers, 1 counts sources.
 SOURCE_WEIGHT = 0.5
