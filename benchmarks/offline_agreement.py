@@ -1,6 +1,7 @@
 """Agreement of the offline scorer with human labels on sources it was not trained on.
 
 Usage: python benchmarks/offline_agreement.py [--xstest-dir DIR] [--dev FILE] [--json OUT]
+                                             [--only SOURCE ...]
 
 A *source* is what shapes an answer's style: one model's answers in XSTest v2 (``--xstest-dir``,
 else ``$FALSEREJECT_XSTEST_DIR``, else ``../shared/data/xstest_v2_dev``), or one writing voice of
@@ -52,10 +53,11 @@ def figures(data: list[Example], verdicts: list[str]) -> dict[str, Any]:
     return agreement([e.item.label for e in data], verdicts, [e.item.kind for e in data])
 
 
-def leave_one_source_out(data: list[Example]) -> dict[str, list[str]]:
-    """Each source's verdicts from a head trained on every other source."""
+def leave_one_source_out(data: list[Example], only: list[str] | None = None
+                         ) -> dict[str, list[str]]:
+    """Each source's verdicts (of ``only``, else of all) from a head trained on every other."""
     out = {}
-    for source in sorted({e.item.source for e in data}):
+    for source in sorted(only or {e.item.source for e in data}):
         head = train([e for e in data if e.item.source != source])
         out[source] = [head.predict(e.features, e.tokens)[0]
                        for e in data if e.item.source == source]
@@ -100,11 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--xstest-dir", type=Path, default=default_xstest_dir())
     parser.add_argument("--dev", type=Path, default=DEV_SET)
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--only", nargs="+", metavar="SOURCE",
+                        help="hold out only these sources, in turn (default: every source)")
     args = parser.parse_args(argv)
     if not args.xstest_dir.is_dir():
         print(f"note: no XSTest CSVs in {args.xstest_dir}: development set only", file=sys.stderr)
     data = examples(labelled_sources(args.xstest_dir, args.dev))
-    held_out = leave_one_source_out(data)
+    unknown = set(args.only or ()) - {e.item.source for e in data}
+    if unknown:
+        parser.error(f"--only: no answers from {', '.join(sorted(unknown))}")
+    held_out = leave_one_source_out(data, args.only)
     by_source = {s: [e for e in data if e.item.source == s] for s in held_out}
     head = {s: figures(by_source[s], held_out[s]) for s in held_out}
     pooled = [e for s in held_out for e in by_source[s]]
