@@ -353,7 +353,7 @@ _WITHHOLD = _any(
     r"name|list))\b",
     # said as done: "I'm skipping the apps that ...", "I left the slurs out"
     r"\bi(?:'m| am) (?:skipping|leaving out|omitting|leaving (?:\w+ ){1,4}out)\b",
-    r"\bi(?:'ve| have)? ?(?:left|kept) (?:\w+ ){0,4}out\b(?! of)",
+    r"\bi(?:'ve| have)? (?:left|kept) (?:\w+ ){0,4}out\b(?! of)",
     r"\bi(?:'ve| have) (?:omitted|skipped)\b",
     r"\bi (?:won'?t|will not|can'?t|cannot|'m not going to|am not going to) (?:go|get) "
     r"(?:into|further|deeper|beyond)\b",
