@@ -1,7 +1,7 @@
 """Agreement of the offline scorer with human labels on sources it was not trained on.
 
-Usage: python benchmarks/offline_agreement.py [--xstest-dir DIR] [--dev FILE] [--json OUT]
-                                             [--only SOURCE ...]
+Usage: python benchmarks/offline_agreement.py [--xstest-dir DIR] [--dev FILE] [--held-out FILE]
+                                             [--json OUT] [--only SOURCE ...]
 
 A *source* is what shapes an answer's style: one model's answers in XSTest v2 (``--xstest-dir``,
 else ``$FALSEREJECT_XSTEST_DIR``, else ``../shared/data/xstest_v2_dev``), or one writing voice of
@@ -10,8 +10,12 @@ the project's development set (``benchmarks/data/falsereject_dev.jsonl``).
 Leave one source out: for each source, the head is trained (the same command and seed as the
 shipped one) on every other source and scored on this one, so no figure comes from answers the
 head learnt from. Beside it, the rules alone (the head's input, no training) on the same
-answers. The shipped head, trained on every source, is never scored here: its figures on its own
-training data would be memory, not generalisation.
+answers. The shipped head, trained on every source, is not scored on those: its figures on its
+own training data would be memory, not generalisation.
+
+Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``):
+written after the scorer's rules and settings were fixed, never trained on, and never read
+answer by answer against the scorer's verdicts.
 
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
-from falsereject.calibration import SHORT_NAMES, detail_lines
+from falsereject.calibration import SHORT_NAMES, detail_lines, load_labelled
 from falsereject.scorers import OFFLINE_SCORER
 from falsereject.scorers.offline_head import (
     DEV_SET,
@@ -39,10 +43,12 @@ from falsereject.scorers.offline_head import (
     default_xstest_dir,
     examples,
     labelled_sources,
+    load_head,
     train,
 )
 from falsereject.verdicts import VERDICTS
 
+HELD_OUT = DEV_SET.with_name("falsereject_heldout.jsonl")
 TIMED_ANSWERS = 1187
 # The paper's long instruct-format answers: the voices written in that shape.
 LONG_FALSEREJECT_STYLE = ("falsereject_instruct", "longform_structured", "sectioned_explainer")
@@ -61,6 +67,20 @@ def leave_one_source_out(data: list[Example], only: list[str] | None = None
         head = train([e for e in data if e.item.source != source])
         out[source] = [head.predict(e.features, e.tokens)[0]
                        for e in data if e.item.source == source]
+    return out
+
+
+def held_out_voices(path: Path) -> dict[str, Any]:
+    """The shipped scorer's figures on each voice of ``path``, then pooled."""
+    items, _ = load_labelled(path)
+    data = examples(items)
+    shipped = load_head()
+    verdicts = [shipped.predict(e.features, e.tokens)[0] for e in data]
+    out = {}
+    for source in sorted({e.item.source for e in data}):
+        pairs = [(e, v) for e, v in zip(data, verdicts, strict=True) if e.item.source == source]
+        out[source] = figures([e for e, _ in pairs], [v for _, v in pairs])
+    out["held-out voices (pooled)"] = figures(data, verdicts)
     return out
 
 
@@ -101,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xstest-dir", type=Path, default=default_xstest_dir())
     parser.add_argument("--dev", type=Path, default=DEV_SET)
+    parser.add_argument("--held-out", type=Path, default=HELD_OUT,
+                        help="voices the head never trains on, scored by the shipped head")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--only", nargs="+", metavar="SOURCE",
                         help="hold out only these sources, in turn (default: every source)")
@@ -122,10 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             [e for s in long_style for e in by_source[s]],
             [v for s in long_style for v in held_out[s]])
     rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in held_out}
+    fresh = held_out_voices(args.held_out)
     seconds = timed_run(data)
 
+    sources = len({e.item.source for e in data})
     print(f"Offline scorer {OFFLINE_SCORER}, leave one source out: each source scored by a head "
-          f"trained on the other {len(held_out) - 1}.\n")
+          f"trained on the other {sources - 1}.\n")
     print("\n".join(detail_lines(head)))
     print()
     print("\n".join(confusion_lines(head)))
@@ -136,11 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     for source in held_out:
         missed = misses(head[source])
         print(f"  {source:<26}{'met' if not missed else 'missed: ' + '; '.join(missed)}")
+    print(f"\nThe shipped scorer ({OFFLINE_SCORER}, trained on all {sources} sources) on the "
+          f"held-out voices of {args.held_out.name}, never trained on:\n")
+    print("\n".join(detail_lines(fresh)))
+    print()
+    print("\n".join(confusion_lines(fresh)))
     print(f"\nScoring {TIMED_ANSWERS} long answers in a fresh process, start included: "
           f"{seconds:.2f} s")
     if args.json:
         args.json.write_text(json.dumps({"scorer": OFFLINE_SCORER, "leave_one_source_out": head,
-                                         "rules_only": rules, "timed_seconds": seconds},
+                                         "rules_only": rules, "held_out_voices": fresh,
+                                         "timed_seconds": seconds},
                                         indent=1) + "\n", encoding="utf-8")
     return 0
 

@@ -41,9 +41,11 @@ STEPS = 500
 LEARNING_RATE = 0.5
 # A source's answers weigh 1 / size ** SOURCE_WEIGHT each: 0 counts answers, 1 counts sources.
 SOURCE_WEIGHT = 0.5
-# A vocabulary word is used by at least this share of one source's answers, in this many sources.
+# A vocabulary word is used by at least WORD_SHARE of one source's answers, in at least
+# WORD_SOURCES of the sources: a word only a few voices use marks their topics and habits, not
+# what an answer does (a third rather than a fixed count, so the bar grows with the data).
 WORD_SHARE = 0.03
-WORD_SOURCES = 4
+WORD_SOURCES = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def _with_words(values: Mapping[str, float], tokens: AbstractSet[str],
 
 
 def vocabulary(tokens: Sequence[AbstractSet[str]], groups: Sequence[str]) -> list[str]:
-    """Words that at least ``WORD_SHARE`` of a source's answers use, in ``WORD_SOURCES`` sources."""
+    """Words that at least ``WORD_SHARE`` of a source's answers use, in ``WORD_SOURCES`` of the
+    sources."""
     per_source: dict[str, Counter[str]] = defaultdict(Counter)
     for words, group in zip(tokens, groups, strict=True):
         per_source[group].update(words)
@@ -116,7 +119,7 @@ def vocabulary(tokens: Sequence[AbstractSet[str]], groups: Sequence[str]) -> lis
     common = Counter(word for group, counts in per_source.items() for word, n in counts.items()
                      if n >= WORD_SHARE * sizes[group])
     return sorted(word for word, n in common.items()
-                  if n >= WORD_SOURCES and word not in _FUNCTION_WORDS)
+                  if n >= WORD_SOURCES * len(sizes) and word not in _FUNCTION_WORDS)
 
 
 def fit(rows: Sequence[Mapping[str, float]], tokens: Sequence[AbstractSet[str]],

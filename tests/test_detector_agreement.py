@@ -14,16 +14,22 @@ from falsereject.scorers import OFFLINE_SCORER
 ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
+HELD_OUT = DEV.with_name("falsereject_heldout.jsonl")
 VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
           "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
           "longform_structured", "verbose_hedger", "brisk_guardrailed", "sectioned_explainer",
           "measured_prose", "frontier_concise", "bullet_disclaimer", "small_open_model",
-          "llama3_instruct"}
+          "llama3_instruct", "llama2_chat", "mistral_instruct", "mistral_guardrailed",
+          "claude_prose", "gpt35_turbo", "reasoning_markdown"}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_the_development_set_is_well_formed() -> None:
-    rows = [json.loads(line) for line in DEV.read_text().splitlines()]
-    assert len(rows) >= 1130 and len({r["id"] for r in rows}) == len(rows)
+    rows = _rows(DEV)
+    assert len(rows) >= 1490 and len({r["id"] for r in rows}) == len(rows)
     assert {r["source"] for r in rows} == VOICES
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
@@ -32,8 +38,18 @@ def test_the_development_set_is_well_formed() -> None:
     assert all(r["prompt"].strip() and r["response"].strip() for r in rows)
 
 
+def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
+    rows, dev = _rows(HELD_OUT), _rows(DEV)
+    sources = {r["source"] for r in rows}
+    assert len(sources) >= 4 and not sources & VOICES
+    assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
+    for source in sources:  # each voice balanced over the three verdicts, as the set's card says
+        labels = Counter(r["label"] for r in rows if r["source"] == source)
+        assert sorted(labels.values()) == [20, 20, 20], source
+
+
 def test_agreement_per_source(tmp_path: Path) -> None:
-    # the real models' answers and two voices, each held out in turn (all 19 take 80 s more)
+    # the real models' answers and two voices, each held out in turn (all 25 take a minute more)
     only = ["falsereject_instruct", "llama3_instruct"]
     if XSTEST.is_dir():
         only += ["xstest_gpt4", "xstest_llama2orig"]
@@ -49,6 +65,12 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     pooled = held_out["all sources (pooled)"]
     assert pooled["n"] == sum(held_out[s]["n"] for s in only) >= 145
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
+    fresh = results["held_out_voices"]  # the shipped head on voices it never trained on
+    voices = {r["source"] for r in _rows(HELD_OUT)}
+    assert set(fresh) == voices | {"held-out voices (pooled)"}
+    assert fresh["held-out voices (pooled)"]["n"] == len(_rows(HELD_OUT))
+    assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.87
+    assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.91
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
             assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
