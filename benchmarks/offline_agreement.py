@@ -36,19 +36,18 @@ from typing import Any
 
 from falsereject.agreement import agreement
 from falsereject.calibration import SHORT_NAMES, detail_lines, load_labelled
-from falsereject.scorers import OFFLINE_SCORER
+from falsereject.scorers import OFFLINE_SCORER, get_scorer
 from falsereject.scorers.offline_head import (
     DEV_SET,
+    HELD_OUT_SET,
     Example,
     default_xstest_dir,
     examples,
     labelled_sources,
-    load_head,
     train,
 )
 from falsereject.verdicts import VERDICTS
 
-HELD_OUT = DEV_SET.with_name("falsereject_heldout.jsonl")
 TIMED_ANSWERS = 1187
 # The paper's long instruct-format answers: the voices written in that shape.
 LONG_FALSEREJECT_STYLE = ("falsereject_instruct", "longform_structured", "sectioned_explainer")
@@ -71,16 +70,18 @@ def leave_one_source_out(data: list[Example], only: list[str] | None = None
 
 
 def held_out_voices(path: Path) -> dict[str, Any]:
-    """The shipped scorer's figures on each voice of ``path``, then pooled."""
+    """The shipped scorer's figures on each voice of ``path``, then pooled (undetermined
+    answers counted, as the scorer returns them)."""
     items, _ = load_labelled(path)
-    data = examples(items)
-    shipped = load_head()
-    verdicts = [shipped.predict(e.features, e.tokens)[0] for e in data]
-    out = {}
-    for source in sorted({e.item.source for e in data}):
-        pairs = [(e, v) for e, v in zip(data, verdicts, strict=True) if e.item.source == source]
-        out[source] = figures([e for e, _ in pairs], [v for _, v in pairs])
-    out["held-out voices (pooled)"] = figures(data, verdicts)
+    verdicts = [j.verdict for j in get_scorer().judge([(i.prompt, i.response) for i in items])]
+
+    def score(chosen: list[int]) -> dict[str, Any]:
+        return agreement([items[k].label for k in chosen], [verdicts[k] for k in chosen],
+                         [items[k].kind for k in chosen])
+
+    out = {source: score([k for k, i in enumerate(items) if i.source == source])
+           for source in sorted({i.source for i in items})}
+    out["held-out voices (pooled)"] = score(list(range(len(items))))
     return out
 
 
@@ -121,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xstest-dir", type=Path, default=default_xstest_dir())
     parser.add_argument("--dev", type=Path, default=DEV_SET)
-    parser.add_argument("--held-out", type=Path, default=HELD_OUT,
-                        help="voices the head never trains on, scored by the shipped head")
+    parser.add_argument("--held-out", type=Path, default=HELD_OUT_SET,
+                        help="voices the head never trains on, scored by the shipped scorer")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--only", nargs="+", metavar="SOURCE",
                         help="hold out only these sources, in turn (default: every source)")
@@ -133,17 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.only or ()) - {e.item.source for e in data}
     if unknown:
         parser.error(f"--only: no answers from {', '.join(sorted(unknown))}")
-    held_out = leave_one_source_out(data, args.only)
-    by_source = {s: [e for e in data if e.item.source == s] for s in held_out}
-    head = {s: figures(by_source[s], held_out[s]) for s in held_out}
-    pooled = [e for s in held_out for e in by_source[s]]
-    head["all sources (pooled)"] = figures(pooled, [v for s in held_out for v in held_out[s]])
-    long_style = [s for s in held_out if s in LONG_FALSEREJECT_STYLE]
+    loso = leave_one_source_out(data, args.only)
+    by_source = {s: [e for e in data if e.item.source == s] for s in loso}
+    head = {s: figures(by_source[s], loso[s]) for s in loso}
+    pooled = [e for s in loso for e in by_source[s]]
+    head["all sources (pooled)"] = figures(pooled, [v for s in loso for v in loso[s]])
+    long_style = [s for s in loso if s in LONG_FALSEREJECT_STYLE]
     if long_style:
         head["long FalseReject-style (pooled)"] = figures(
             [e for s in long_style for e in by_source[s]],
-            [v for s in long_style for v in held_out[s]])
-    rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in held_out}
+            [v for s in long_style for v in loso[s]])
+    rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in loso}
     fresh = held_out_voices(args.held_out)
     seconds = timed_run(data)
 
@@ -157,11 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(detail_lines(rules)))
     print(f"\nTargets (3-class >= {TARGETS['accuracy']}, binary >= {TARGETS['binary_accuracy']}, "
           f"usr / usr_toxic within {TARGETS['rate_error']:.2f}), leave-one-source-out head:")
-    for source in held_out:
+    for source in loso:
         missed = misses(head[source])
         print(f"  {source:<26}{'met' if not missed else 'missed: ' + '; '.join(missed)}")
-    print(f"\nThe shipped scorer ({OFFLINE_SCORER}, trained on all {sources} sources) on the "
-          f"held-out voices of {args.held_out.name}, never trained on:\n")
+    print(f"\nThe shipped scorer ({OFFLINE_SCORER}) on the held-out voices of "
+          f"{args.held_out.name}, never trained on:\n")
     print("\n".join(detail_lines(fresh)))
     print()
     print("\n".join(confusion_lines(fresh)))

@@ -23,6 +23,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,10 +43,10 @@ LEARNING_RATE = 0.5
 # A source's answers weigh 1 / size ** SOURCE_WEIGHT each: 0 counts answers, 1 counts sources.
 SOURCE_WEIGHT = 0.5
 # A vocabulary word is used by at least WORD_SHARE of one source's answers, in at least
-# WORD_SOURCES of the sources: a word only a few voices use marks their topics and habits, not
-# what an answer does (a third rather than a fixed count, so the bar grows with the data).
+# WORD_SOURCE_SHARE of the sources: a word only a few voices use marks their topics and habits,
+# not what an answer does (a share rather than a count, so the bar grows with the data).
 WORD_SHARE = 0.03
-WORD_SOURCES = 1 / 3
+WORD_SOURCE_SHARE = Fraction(1, 3)
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def _with_words(values: Mapping[str, float], tokens: AbstractSet[str],
 
 
 def vocabulary(tokens: Sequence[AbstractSet[str]], groups: Sequence[str]) -> list[str]:
-    """Words that at least ``WORD_SHARE`` of a source's answers use, in ``WORD_SOURCES`` of the
-    sources."""
+    """Words that at least ``WORD_SHARE`` of a source's answers use, in ``WORD_SOURCE_SHARE`` of
+    the sources."""
     per_source: dict[str, Counter[str]] = defaultdict(Counter)
     for words, group in zip(tokens, groups, strict=True):
         per_source[group].update(words)
@@ -119,7 +120,7 @@ def vocabulary(tokens: Sequence[AbstractSet[str]], groups: Sequence[str]) -> lis
     common = Counter(word for group, counts in per_source.items() for word, n in counts.items()
                      if n >= WORD_SHARE * sizes[group])
     return sorted(word for word, n in common.items()
-                  if n >= WORD_SOURCES * len(sizes) and word not in _FUNCTION_WORDS)
+                  if n >= WORD_SOURCE_SHARE * len(sizes) and word not in _FUNCTION_WORDS)
 
 
 def fit(rows: Sequence[Mapping[str, float]], tokens: Sequence[AbstractSet[str]],
@@ -162,6 +163,8 @@ def fit(rows: Sequence[Mapping[str, float]], tokens: Sequence[AbstractSet[str]],
 # Training data, as laid out in a checkout: the development set in benchmarks/, XSTest beside it.
 _CHECKOUT = Path(__file__).resolve().parent.parent
 DEV_SET = _CHECKOUT / "benchmarks" / "data" / "falsereject_dev.jsonl"
+# Voices kept apart to measure the shipped scorer: training never reads them.
+HELD_OUT_SET = DEV_SET.with_name("falsereject_heldout.jsonl")
 XSTEST_DIR = _CHECKOUT.parent / "shared" / "data" / "xstest_v2_dev"
 XSTEST_ENV = "FALSEREJECT_XSTEST_DIR"
 

@@ -10,11 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 from falsereject.scorers import OFFLINE_SCORER
+from falsereject.scorers.offline_head import HELD_OUT_SET
 
 ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
-HELD_OUT = DEV.with_name("falsereject_heldout.jsonl")
 VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
           "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
           "longform_structured", "verbose_hedger", "brisk_guardrailed", "sectioned_explainer",
@@ -39,10 +39,11 @@ def test_the_development_set_is_well_formed() -> None:
 
 
 def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
-    rows, dev = _rows(HELD_OUT), _rows(DEV)
+    rows, dev = _rows(HELD_OUT_SET), _rows(DEV)
     sources = {r["source"] for r in rows}
-    assert len(sources) >= 4 and not sources & VOICES
+    assert len(sources) >= 5 and not sources & VOICES
     assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
+    assert not {r["prompt"] for r in rows} & {r["prompt"] for r in dev}
     for source in sources:  # each voice balanced over the three verdicts, as the set's card says
         labels = Counter(r["label"] for r in rows if r["source"] == source)
         assert sorted(labels.values()) == [20, 20, 20], source
@@ -65,10 +66,10 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     pooled = held_out["all sources (pooled)"]
     assert pooled["n"] == sum(held_out[s]["n"] for s in only) >= 145
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
-    fresh = results["held_out_voices"]  # the shipped head on voices it never trained on
-    voices = {r["source"] for r in _rows(HELD_OUT)}
-    assert set(fresh) == voices | {"held-out voices (pooled)"}
-    assert fresh["held-out voices (pooled)"]["n"] == len(_rows(HELD_OUT))
+    fresh = results["held_out_voices"]  # the shipped scorer on voices it never trained on
+    held_out_rows = _rows(HELD_OUT_SET)
+    assert set(fresh) == {r["source"] for r in held_out_rows} | {"held-out voices (pooled)"}
+    assert fresh["held-out voices (pooled)"]["n"] == len(held_out_rows)
     assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.87
     assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.91
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
