@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
-from falsereject.calibration import SHORT_NAMES, detail_lines, load_labelled
+from falsereject.calibration import SHORT_NAMES, calibrate, detail_lines, load_labelled
 from falsereject.scorers import OFFLINE_SCORER, get_scorer
 from falsereject.scorers.offline_head import (
     DEV_SET,
@@ -70,19 +70,11 @@ def leave_one_source_out(data: list[Example], only: list[str] | None = None
 
 
 def held_out_voices(path: Path) -> dict[str, Any]:
-    """The shipped scorer's figures on each voice of ``path``, then pooled (undetermined
-    answers counted, as the scorer returns them)."""
-    items, _ = load_labelled(path)
-    verdicts = [j.verdict for j in get_scorer().judge([(i.prompt, i.response) for i in items])]
-
-    def score(chosen: list[int]) -> dict[str, Any]:
-        return agreement([items[k].label for k in chosen], [verdicts[k] for k in chosen],
-                         [items[k].kind for k in chosen])
-
-    out = {source: score([k for k, i in enumerate(items) if i.source == source])
-           for source in sorted({i.source for i in items})}
-    out["held-out voices (pooled)"] = score(list(range(len(items))))
-    return out
+    """The shipped scorer's figures on each voice of ``path``, then pooled: what ``falsereject
+    calibrate --data PATH`` prints (undetermined answers counted, as the scorer returns them)."""
+    items, where = load_labelled(path)
+    result = calibrate(items, get_scorer(), where)
+    return {**result["by_source"], "held-out voices (pooled)": result["overall"]}
 
 
 def misses(result: dict[str, Any]) -> list[str]:
