@@ -20,7 +20,8 @@ VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instru
           "longform_structured", "verbose_hedger", "brisk_guardrailed", "sectioned_explainer",
           "measured_prose", "frontier_concise", "bullet_disclaimer", "small_open_model",
           "llama3_instruct", "llama2_chat", "mistral_instruct", "mistral_guardrailed",
-          "claude_prose", "gpt35_turbo", "reasoning_markdown"}
+          "claude_prose", "gpt35_turbo", "reasoning_markdown", "llama2_system_prompt",
+          "r1_distill", "explanatory_refuser"}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -29,7 +30,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_the_development_set_is_well_formed() -> None:
     rows = _rows(DEV)
-    assert len(rows) >= 1490 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 1670 and len({r["id"] for r in rows}) == len(rows)
     assert {r["source"] for r in rows} == VOICES
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
@@ -41,7 +42,7 @@ def test_the_development_set_is_well_formed() -> None:
 def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
     rows, dev = _rows(HELD_OUT_SET), _rows(DEV)
     sources = {r["source"] for r in rows}
-    assert len(sources) >= 8 and not sources & VOICES
+    assert len(sources) >= 13 and not sources & VOICES
     assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
     assert not {r["prompt"] for r in rows} & {r["prompt"] for r in dev}
     for source in sources:  # each voice balanced over the three verdicts, as the set's card says
@@ -50,7 +51,7 @@ def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
 
 
 def test_agreement_per_source(tmp_path: Path) -> None:
-    # the real models' answers and two voices, each held out in turn (all 25 take a minute more)
+    # the real models' answers and two voices, each held out in turn (all 28 take a minute more)
     only = ["falsereject_instruct", "llama3_instruct"]
     if XSTEST.is_dir():
         only += ["xstest_gpt4", "xstest_llama2orig"]
