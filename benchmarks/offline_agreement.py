@@ -14,8 +14,9 @@ answers. The shipped head, trained on every source, is not scored on those: its 
 own training data would be memory, not generalisation.
 
 Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``):
-never trained on, no rule or setting chosen by them, and never read answer by answer against the
-scorer's verdicts (the data card says which rounds were written after which scorer was fixed).
+never trained on, no rule or setting chosen by them, and not read answer by answer against the
+scorer's verdicts (the data card says which rounds were written after which scorer was fixed, and
+the one voice whose misread answers were read once).
 
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
