@@ -13,8 +13,9 @@ head learnt from. Beside it, the rules alone (the head's input, no training) on 
 answers. The shipped head, trained on every source, is not scored on those: its figures on its
 own training data would be memory, not generalisation.
 
-Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``):
-never trained on, no rule or setting chosen by them, and not read answer by answer against the
+Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``),
+per voice, pooled, and pooled by the round each voice was written in (its ``round`` field) and over
+each round and the later ones: never trained on, no rule or setting chosen by them, and not read answer by answer against the
 scorer's verdicts (the data card says which rounds were written after which scorer was fixed, and
 the one voice whose misread answers were read once).
 
@@ -32,11 +33,13 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
 from falsereject.calibration import SHORT_NAMES, calibrate, detail_lines, load_labelled
+from falsereject.data import DataError, json_objects
 from falsereject.scorers import OFFLINE_SCORER, get_scorer
 from falsereject.scorers.offline_head import (
     DEV_SET,
@@ -70,12 +73,52 @@ def leave_one_source_out(data: list[Example], only: list[str] | None = None
     return out
 
 
-def held_out_voices(path: Path) -> dict[str, Any]:
-    """The shipped scorer's figures on each voice of ``path``, then pooled: what ``falsereject
-    calibrate --data PATH`` prints (undetermined answers counted, as the scorer returns them)."""
+class _JudgedOnce:
+    """A scorer that judges each answer once, however many ways its figures are pooled."""
+
+    def __init__(self, scorer: Any) -> None:
+        self.name, self._scorer, self._judged = scorer.name, scorer, {}
+
+    def judge(self, pairs: list[tuple[str, str]]) -> list[Any]:
+        new = [pair for pair in dict.fromkeys(pairs) if pair not in self._judged]
+        self._judged.update(zip(new, self._scorer.judge(new), strict=True))
+        return [self._judged[pair] for pair in pairs]
+
+
+def rounds(path: Path) -> dict[str, int]:
+    """Each voice's ``round`` (when it was written; the data card dates the rounds), or nothing
+    when the file has no such field."""
+    rows = list(json_objects(path))
+    if all("round" not in row for _, _, row in rows):
+        return {}
+    out: dict[str, int] = {}
+    for where, _, row in rows:
+        value, source = row.get("round"), str(row.get("source"))
+        if not isinstance(value, int) or value < 1:
+            raise DataError(f"{where}: field 'round': {value!r} is not a positive whole number")
+        if out.setdefault(source, value) != value:
+            raise DataError(f"{where}: field 'round': {source} is in rounds {out[source]} and "
+                            f"{value}")
+    return out
+
+
+def held_out_voices(path: Path, round_of: dict[str, int]
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shipped scorer's figures on each voice of ``path`` and pooled, which is what
+    ``falsereject calibrate --data PATH`` prints (undetermined answers counted, as the scorer
+    returns them); then pooled by round, and over each round and the later ones."""
     items, where = load_labelled(path)
-    result = calibrate(items, get_scorer(), where)
-    return {**result["by_source"], "held-out voices (pooled)": result["overall"]}
+    scorer = _JudgedOnce(get_scorer())
+    result = calibrate(items, scorer, where)
+    voices = {**result["by_source"], "held-out voices (pooled)": result["overall"]}
+    if not round_of:
+        return voices, {}
+    by_round = calibrate([replace(i, source=f"round {round_of[i.source]}") for i in items],
+                         scorer, where)["by_source"]
+    for first in sorted(set(round_of.values()))[1:-1]:
+        later = [i for i in items if round_of[i.source] >= first]
+        by_round[f"rounds {first} and later"] = calibrate(later, scorer, where)["overall"]
+    return voices, by_round
 
 
 def misses(result: dict[str, Any]) -> list[str]:
@@ -121,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="SOURCE",
                         help="hold out only these sources, in turn (default: every source)")
     args = parser.parse_args(argv)
+    try:  # checked first, so that a bad file costs no minutes of training
+        round_of = rounds(args.held_out)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not args.xstest_dir.is_dir():
         print(f"note: no XSTest CSVs in {args.xstest_dir}: development set only", file=sys.stderr)
     data = examples(labelled_sources(args.xstest_dir, args.dev))
@@ -138,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             [e for s in long_style for e in by_source[s]],
             [v for s in long_style for v in loso[s]])
     rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in loso}
-    fresh = held_out_voices(args.held_out)
+    fresh, fresh_rounds = held_out_voices(args.held_out, round_of)
     seconds = timed_run(data)
 
     sources = len({e.item.source for e in data})
@@ -159,11 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(detail_lines(fresh)))
     print()
     print("\n".join(confusion_lines(fresh)))
+    if fresh_rounds:
+        print("\nThe same, pooled by the round each voice was written in (the data card dates "
+              "them):\n")
+        print("\n".join(detail_lines(fresh_rounds)))
     print(f"\nScoring {TIMED_ANSWERS} long answers in a fresh process, start included: "
           f"{seconds:.2f} s")
     if args.json:
         args.json.write_text(json.dumps({"scorer": OFFLINE_SCORER, "leave_one_source_out": head,
                                          "rules_only": rules, "held_out_voices": fresh,
+                                         "held_out_rounds": fresh_rounds,
                                          "timed_seconds": seconds},
                                         indent=1) + "\n", encoding="utf-8")
     return 0

@@ -48,6 +48,9 @@ def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
     for source in sources:  # each voice balanced over the three verdicts, as the set's card says
         labels = Counter(r["label"] for r in rows if r["source"] == source)
         assert sorted(labels.values()) == [20, 20, 20], source
+    # each voice written in one round (the data card dates them), the newest after offline-v6
+    round_of = {(r["source"], r["round"]) for r in rows}
+    assert len(round_of) == len(sources) and {n for _, n in round_of} == {1, 2, 3, 4}
 
 
 def test_agreement_per_source(tmp_path: Path) -> None:
@@ -73,10 +76,26 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     assert fresh["held-out voices (pooled)"]["n"] == len(held_out_rows)
     assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.87
     assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.91
+    rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
+    assert sum(rounds[f"round {n}"]["n"] for n in (1, 2, 3, 4)) == len(held_out_rows)
+    assert rounds["rounds 2 and later"]["n"] == len(held_out_rows) - rounds["round 1"]["n"]
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
             assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
             assert held_out[source]["accuracy"]["value"] >= 0.80, source
+
+
+def test_a_voice_in_two_rounds_is_refused_before_any_training(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in HELD_OUT_SET.read_text().splitlines()[:2]]
+    rows[1]["round"] = rows[0]["round"] + 1  # the same voice, said to be written twice
+    bad = tmp_path / "held_out.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
+                             "--held-out", str(bad)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {bad}:2: field 'round': {rows[0]['source']} is in rounds {rows[0]['round']} "
+        f"and {rows[1]['round']}"]
 
 
 def test_an_unknown_source_is_refused() -> None:
