@@ -13,11 +13,11 @@ head learnt from. Beside it, the rules alone (the head's input, no training) on 
 answers. The shipped head, trained on every source, is not scored on those: its figures on its
 own training data would be memory, not generalisation.
 
-Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``),
-per voice, pooled, and pooled by the round each voice was written in (its ``round`` field) and over
-each round and the later ones: never trained on, no rule or setting chosen by them, and not read answer by answer against the
-scorer's verdicts (the data card says which rounds were written after which scorer was fixed, and
-the one voice whose misread answers were read once).
+Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``), per
+voice, pooled, and pooled by the round each voice was written in (its ``round`` field) and over
+each round and the later ones: never trained on, no rule or setting chosen by them, and not read
+answer by answer against the scorer's verdicts (the data card says which rounds were written after
+which scorer was fixed, and the one voice whose misread answers were read once).
 
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
@@ -93,8 +93,9 @@ def rounds(path: Path) -> dict[str, int]:
         return {}
     out: dict[str, int] = {}
     for where, _, row in rows:
-        value, source = row.get("round"), str(row.get("source"))
-        if not isinstance(value, int) or value < 1:
+        # the source named as the scorer reads it (the file's name when a row has none)
+        value, source = row.get("round"), str(row.get("source") or path.stem)
+        if type(value) is not int or value < 1:
             raise DataError(f"{where}: field 'round': {value!r} is not a positive whole number")
         if out.setdefault(source, value) != value:
             raise DataError(f"{where}: field 'round': {source} is in rounds {out[source]} and "
