@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from falsereject.agreement import agreement
-from falsereject.calibration import SHORT_NAMES, calibrate, detail_lines, load_labelled
+from falsereject.calibration import SHORT_NAMES, Labelled, calibrate, detail_lines, load_labelled
 from falsereject.data import DataError, json_objects
 from falsereject.scorers import OFFLINE_SCORER, get_scorer
 from falsereject.scorers.offline_head import (
@@ -103,12 +103,11 @@ def rounds(path: Path) -> dict[str, int]:
     return out
 
 
-def held_out_voices(path: Path, round_of: dict[str, int]
+def held_out_voices(items: list[Labelled], where: str, round_of: dict[str, int]
                     ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The shipped scorer's figures on each voice of ``path`` and pooled, which is what
-    ``falsereject calibrate --data PATH`` prints (undetermined answers counted, as the scorer
-    returns them); then pooled by round, and over each round and the later ones."""
-    items, where = load_labelled(path)
+    """The shipped scorer's figures on each voice and pooled, which is what ``falsereject
+    calibrate --data PATH`` prints (undetermined answers counted, as the scorer returns them);
+    then pooled by round, and over each round and the later ones."""
     scorer = _JudgedOnce(get_scorer())
     result = calibrate(items, scorer, where)
     voices = {**result["by_source"], "held-out voices (pooled)": result["overall"]}
@@ -165,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="SOURCE",
                         help="hold out only these sources, in turn (default: every source)")
     args = parser.parse_args(argv)
-    try:  # checked first, so that a bad file costs no minutes of training
+    try:  # read first, so that a bad file costs no minutes of training
+        held_out, where = load_labelled(args.held_out)
         round_of = rounds(args.held_out)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             [e for s in long_style for e in by_source[s]],
             [v for s in long_style for v in loso[s]])
     rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in loso}
-    fresh, fresh_rounds = held_out_voices(args.held_out, round_of)
+    fresh, fresh_rounds = held_out_voices(held_out, where, round_of)
     seconds = timed_run(data)
 
     sources = len({e.item.source for e in data})

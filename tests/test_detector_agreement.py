@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from falsereject.scorers import OFFLINE_SCORER
 from falsereject.scorers.offline_head import HELD_OUT_SET
@@ -24,7 +25,7 @@ VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instru
           "r1_distill", "explanatory_refuser"}
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -96,6 +97,17 @@ def test_a_voice_in_two_rounds_is_refused_before_any_training(tmp_path: Path) ->
     assert result.stderr.strip().splitlines() == [
         f"error: {bad}:2: field 'round': {rows[0]['source']} is in rounds {rows[0]['round']} "
         f"and {rows[1]['round']}"]
+
+
+def test_a_bad_held_out_label_is_refused_before_any_training(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in HELD_OUT_SET.read_text().splitlines()[:2]]
+    rows[1]["label"] = "maybe"
+    bad = tmp_path / "held_out.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
+                             "--held-out", str(bad)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}:2: field 'label'")
 
 
 def test_an_unknown_source_is_refused() -> None:
