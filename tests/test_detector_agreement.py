@@ -86,13 +86,19 @@ def test_agreement_per_source(tmp_path: Path) -> None:
             assert held_out[source]["accuracy"]["value"] >= 0.80, source
 
 
+def _benchmark_on_held_out(rows: list[dict[str, Any]], bad: Path
+                           ) -> subprocess.CompletedProcess[str]:
+    """The benchmark given ``rows`` as its held-out file; 60 s is far less than any training."""
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
+                           "--held-out", str(bad)], capture_output=True, text=True, timeout=60)
+
+
 def test_a_voice_in_two_rounds_is_refused_before_any_training(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in HELD_OUT_SET.read_text().splitlines()[:2]]
     rows[1]["round"] = rows[0]["round"] + 1  # the same voice, said to be written twice
     bad = tmp_path / "held_out.jsonl"
-    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
-                             "--held-out", str(bad)], capture_output=True, text=True, timeout=60)
+    result = _benchmark_on_held_out(rows, bad)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {bad}:2: field 'round': {rows[0]['source']} is in rounds {rows[0]['round']} "
@@ -103,9 +109,7 @@ def test_a_bad_held_out_label_is_refused_before_any_training(tmp_path: Path) -> 
     rows = [json.loads(line) for line in HELD_OUT_SET.read_text().splitlines()[:2]]
     rows[1]["label"] = "maybe"
     bad = tmp_path / "held_out.jsonl"
-    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
-                             "--held-out", str(bad)], capture_output=True, text=True, timeout=60)
+    result = _benchmark_on_held_out(rows, bad)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}:2: field 'label'")
 
