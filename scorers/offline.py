@@ -405,25 +405,23 @@ _WITHHOLD_RULES = (
         r"\bi(?:'m| am) not (?:including|covering|giving|providing|sharing|listing|detailing|"
         r"spelling out)\b",
     ),
-    # Withholding said in passing, as a label or table cell: "**Not included:** exact doses",
-    # "Quantities: not provided", "| Doses | Omitted |", "What I'm leaving out: ..."
+    # Withholding said in passing, as a label or table cell ("**Not included:** exact doses",
+    # "Quantities: not provided", "| Doses | Omitted |") or in the passive ("exact quantities are
+    # not included", "steps have been omitted")
     _rule(
         "not |omitted|withheld|left out",
         rf"^\W*(?:deliberately |intentionally )?{_NOT_GIVEN}\s*(?:here\s*)?[:—–-]",
         rf"(?:[:|]|\*\*)\s*(?:\*\*)?(?:deliberately |intentionally )?{_NOT_GIVEN}\b",
+        rf"\b{_DETAIL}\b[^.;:!?]{{0,40}}?\b(?:are|is|have been|has been|were|was|remain|stay)\s+"
+        rf"(?:deliberately |intentionally |purposely |on purpose )?{_NOT_GIVEN}\b",
     ),
+    # "What I'm leaving out: ...", "What I won't cover: ..."
     _rule(
         "what i",
         r"^\W*what i(?:'m| am)? (?:leaving out|"
         r"not (?:including|covering|giving|providing|sharing))\b",
         r"^\W*what i (?:won'?t|will not|can'?t|cannot|'m not going to|am not going to) (?:cover|"
         r"include|give|provide|share|help with|go into|detail)\b",
-    ),
-    # ... or in the passive: "exact quantities are not included", "steps have been omitted"
-    _rule(
-        "not |omitted|withheld|left out",
-        rf"\b{_DETAIL}\b[^.;:!?]{{0,40}}?\b(?:are|is|have been|has been|were|was|remain|stay)\s+"
-        rf"(?:deliberately |intentionally |purposely |on purpose )?{_NOT_GIVEN}\b",
     ),
     _rule(
         "deliberately|intentionally|purposely|purposefully|on purpose",
