@@ -9,7 +9,8 @@ the project's development set (``benchmarks/data/falsereject_dev.jsonl``).
 
 Leave one source out: for each source, the head is trained (the same command and seed as the
 shipped one) on every other source and scored on this one, so no figure comes from answers the
-head learnt from. Beside it, the rules alone (the head's input, no training) on the same
+head learnt from. The development voices first written as held-out ones (their ``round`` field)
+are also pooled by round. Beside it, the rules alone (the head's input, no training) on the same
 answers. The shipped head, trained on every source, is not scored on those: its figures on its
 own training data would be memory, not generalisation.
 
@@ -86,15 +87,14 @@ class _JudgedOnce:
 
 
 def rounds(path: Path) -> dict[str, int]:
-    """Each voice's ``round`` (when it was written; the data card dates the rounds), or nothing
-    when the file has no such field."""
-    rows = list(json_objects(path))
-    if all("round" not in row for _, _, row in rows):
-        return {}
+    """The ``round`` of each voice whose rows carry one: when it was written as a held-out voice
+    (the data card dates the rounds)."""
     out: dict[str, int] = {}
-    for where, _, row in rows:
+    for where, _, row in json_objects(path):
+        if "round" not in row:
+            continue
         # the source named as the scorer reads it (the file's name when a row has none)
-        value, source = row.get("round"), str(row.get("source") or path.stem)
+        value, source = row["round"], str(row.get("source") or path.stem)
         if type(value) is not int or value < 1:
             raise DataError(f"{where}: field 'round': {value!r} is not a positive whole number")
         if out.setdefault(source, value) != value:
@@ -111,12 +111,13 @@ def held_out_voices(items: list[Labelled], where: str, round_of: dict[str, int]
     scorer = _JudgedOnce(get_scorer())
     result = calibrate(items, scorer, where)
     voices = {**result["by_source"], "held-out voices (pooled)": result["overall"]}
-    if not round_of:
+    dated = [i for i in items if i.source in round_of]
+    if not dated:
         return voices, {}
-    by_round = calibrate([replace(i, source=f"round {round_of[i.source]}") for i in items],
+    by_round = calibrate([replace(i, source=f"round {round_of[i.source]}") for i in dated],
                          scorer, where)["by_source"]
     for first in sorted(set(round_of.values()))[1:-1]:
-        later = [i for i in items if round_of[i.source] >= first]
+        later = [i for i in dated if round_of[i.source] >= first]
         by_round[f"rounds {first} and later"] = calibrate(later, scorer, where)["overall"]
     return voices, by_round
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:  # read first, so that a bad file costs no minutes of training
         held_out, where = load_labelled(args.held_out)
-        round_of = rounds(args.held_out)
+        round_of, dev_round = rounds(args.held_out), rounds(args.dev)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -179,13 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     loso = leave_one_source_out(data, args.only)
     by_source = {s: [e for e in data if e.item.source == s] for s in loso}
     head = {s: figures(by_source[s], loso[s]) for s in loso}
-    pooled = [e for s in loso for e in by_source[s]]
-    head["all sources (pooled)"] = figures(pooled, [v for s in loso for v in loso[s]])
-    long_style = [s for s in loso if s in LONG_FALSEREJECT_STYLE]
-    if long_style:
-        head["long FalseReject-style (pooled)"] = figures(
-            [e for s in long_style for e in by_source[s]],
-            [v for s in long_style for v in loso[s]])
+
+    def pooled(sources: list[str]) -> dict[str, Any]:
+        return figures([e for s in sources for e in by_source[s]],
+                       [v for s in sources for v in loso[s]])
+
+    head["all sources (pooled)"] = pooled(list(loso))
+    if long_style := [s for s in loso if s in LONG_FALSEREJECT_STYLE]:
+        head["long FalseReject-style (pooled)"] = pooled(long_style)
+    # the development voices first written as held-out ones, pooled by the round they came in
+    dated = [s for s in loso if s in dev_round]
+    in_rounds = sorted({dev_round[s] for s in dated})
+    for n in in_rounds:
+        head[f"round {n} (pooled)"] = pooled([s for s in dated if dev_round[s] == n])
+    if len(in_rounds) > 1:
+        head[f"rounds {in_rounds[0]}-{in_rounds[-1]} (pooled)"] = pooled(dated)
     rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in loso}
     fresh, fresh_rounds = held_out_voices(held_out, where, round_of)
     seconds = timed_run(data)

@@ -16,23 +16,35 @@ from falsereject.scorers.offline_head import HELD_OUT_SET
 ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
-VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
-          "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
-          "longform_structured", "verbose_hedger", "brisk_guardrailed", "sectioned_explainer",
-          "measured_prose", "frontier_concise", "bullet_disclaimer", "small_open_model",
-          "llama3_instruct", "llama2_chat", "mistral_instruct", "mistral_guardrailed",
-          "claude_prose", "gpt35_turbo", "reasoning_markdown", "llama2_system_prompt",
-          "r1_distill", "explanatory_refuser"}
+# The voices written as development voices; the others in the file were written as held-out
+# voices, in rounds 1 to 9, and joined the training data for offline-v8.
+FIRST_VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
+                "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
+                "longform_structured", "verbose_hedger", "brisk_guardrailed",
+                "sectioned_explainer", "measured_prose", "frontier_concise", "bullet_disclaimer",
+                "small_open_model", "llama3_instruct", "llama2_chat", "mistral_instruct",
+                "mistral_guardrailed", "claude_prose", "gpt35_turbo", "reasoning_markdown",
+                "llama2_system_prompt", "r1_distill", "explanatory_refuser"}
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def _balanced_voices(rows: list[dict[str, Any]], sources: set[str]) -> None:
+    for source in sources:  # 20 answers of each verdict, as the set's card says
+        labels = Counter(r["label"] for r in rows if r["source"] == source)
+        assert sorted(labels.values()) == [20, 20, 20], source
+
+
 def test_the_development_set_is_well_formed() -> None:
     rows = _rows(DEV)
-    assert len(rows) >= 1670 and len({r["id"] for r in rows}) == len(rows)
-    assert {r["source"] for r in rows} == VOICES
+    assert len(rows) >= 4916 and len({r["id"] for r in rows}) == len(rows)
+    dated = {r["source"] for r in rows if "round" in r}
+    assert {r["source"] for r in rows} == FIRST_VOICES | dated
+    assert len(dated) == 54 and not dated & FIRST_VOICES
+    assert {r["round"] for r in rows if "round" in r} == set(range(1, 10))
+    _balanced_voices(rows, dated)
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
     assert min(labels.values()) >= 100  # the rare XSTest classes are well covered here
@@ -43,20 +55,16 @@ def test_the_development_set_is_well_formed() -> None:
 def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
     rows, dev = _rows(HELD_OUT_SET), _rows(DEV)
     sources = {r["source"] for r in rows}
-    assert len(sources) >= 54 and not sources & VOICES
+    assert len(sources) >= 8 and not sources & {r["source"] for r in dev}
     assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
     assert not {r["prompt"] for r in rows} & {r["prompt"] for r in dev}
-    for source in sources:  # each voice balanced over the three verdicts, as the set's card says
-        labels = Counter(r["label"] for r in rows if r["source"] == source)
-        assert sorted(labels.values()) == [20, 20, 20], source
-    # each voice written in one round (the data card dates them), the newest after offline-v7
-    round_of = {(r["source"], r["round"]) for r in rows}
-    assert len(round_of) == len(sources) and {n for _, n in round_of} == set(range(1, 10))
+    _balanced_voices(rows, sources)
+    assert {r["round"] for r in rows} == {10}  # written after offline-v8 was fixed
 
 
 def test_agreement_per_source(tmp_path: Path) -> None:
     # the real models' answers and two voices, each held out in turn (all 28 take a minute more)
-    only = ["falsereject_instruct", "llama3_instruct"]
+    only = ["falsereject_instruct", "llama3_instruct", "grok3", "kimi_k2"]
     if XSTEST.is_dir():
         only += ["xstest_gpt4", "xstest_llama2orig"]
     out = tmp_path / "agreement.json"
@@ -66,10 +74,13 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert results["scorer"] == OFFLINE_SCORER
     held_out = results["leave_one_source_out"]
-    assert set(held_out) == set(only) | {"all sources (pooled)", "long FalseReject-style (pooled)"}
+    assert set(held_out) == set(only) | {  # grok3 and kimi_k2 were written in rounds 6 and 7
+        "all sources (pooled)", "long FalseReject-style (pooled)", "round 6 (pooled)",
+        "round 7 (pooled)", "rounds 6-7 (pooled)"}
+    assert held_out["rounds 6-7 (pooled)"]["n"] == 120
     assert set(results["rules_only"]) == set(only)
     pooled = held_out["all sources (pooled)"]
-    assert pooled["n"] == sum(held_out[s]["n"] for s in only) >= 145
+    assert pooled["n"] == sum(held_out[s]["n"] for s in only) >= 265
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
     fresh = results["held_out_voices"]  # the shipped scorer on voices it never trained on
     held_out_rows = _rows(HELD_OUT_SET)
@@ -78,8 +89,7 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.87
     assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.91
     rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
-    assert sum(rounds[f"round {n}"]["n"] for n in range(1, 10)) == len(held_out_rows)
-    assert rounds["rounds 2 and later"]["n"] == len(held_out_rows) - rounds["round 1"]["n"]
+    assert set(rounds) == {"round 10"} and rounds["round 10"]["n"] == len(held_out_rows)
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
             assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
