@@ -86,8 +86,8 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     held_out_rows = _rows(HELD_OUT_SET)
     assert set(fresh) == {r["source"] for r in held_out_rows} | {"held-out voices (pooled)"}
     assert fresh["held-out voices (pooled)"]["n"] == len(held_out_rows)
-    assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.87
-    assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.91
+    assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.88
+    assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.92
     rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
     assert set(rounds) == {"round 10"} and rounds["round 10"]["n"] == len(held_out_rows)
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
