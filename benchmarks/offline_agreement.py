@@ -16,9 +16,9 @@ own training data would be memory, not generalisation.
 
 Then the shipped scorer on the held-out voices (``benchmarks/data/falsereject_heldout.jsonl``), per
 voice, pooled, and pooled by the round each voice was written in (its ``round`` field) and over
-each round and the later ones: never trained on, no rule or setting chosen by them, and not read
-answer by answer against the scorer's verdicts (the data card says which rounds were written after
-which scorer was fixed, and the one voice whose misread answers were read once).
+each round and the later ones: never trained on, and no setting of the head chosen by them (the
+data card says which round was written while which scorer was chosen, and which round's misread
+answers were read, after its first scoring, to write the next version's cues).
 
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
