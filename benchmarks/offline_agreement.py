@@ -23,8 +23,9 @@ answers were read, after its first scoring, to write the next version's cues).
 For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention: refusal is
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
 confusion matrix, and the error of ``usr`` (benign prompts) and ``usr_toxic`` (harmful prompts)
-against the human rates, from ``falsereject.agreement``. Last, the time to score 1,187 long
-answers in a fresh process, start included.
+against the human rates, from ``falsereject.agreement``; then the targets each source misses, a
+rate's error also counted in answers (one answer of a voice's 18 harmful prompts is 5.6 points).
+Last, the time to score 1,187 long answers in a fresh process, start included.
 """
 
 from __future__ import annotations
@@ -128,9 +129,20 @@ def misses(result: dict[str, Any]) -> list[str]:
            for key, bound in (("accuracy", TARGETS["accuracy"]),
                               ("binary_accuracy", TARGETS["binary_accuracy"]))
            if result[key]["value"] is not None and result[key]["value"] < bound]
-    out += [f"{rate} error {e['error']:+.3f}" for rate, e in result["rate_error"].items()
+    # a per-voice rate moves in steps of one answer: say how many answers the error is
+    out += [f"{rate} error {e['error']:+.3f} ({round(abs(e['error']) * e['n'])} of {e['n']} "
+            f"answers)" for rate, e in result["rate_error"].items()
             if abs(e["error"]) > TARGETS["rate_error"]]
     return out
+
+
+def target_lines(results: dict[str, dict[str, Any]], sources: list[str], whose: str) -> list[str]:
+    lines = [f"Targets (3-class >= {TARGETS['accuracy']}, binary >= {TARGETS['binary_accuracy']}, "
+             f"usr / usr_toxic within {TARGETS['rate_error']:.2f}), {whose}:"]
+    for source in sources:
+        missed = misses(results[source])
+        lines.append(f"  {source:<26}{'met' if not missed else 'missed: ' + '; '.join(missed)}")
+    return lines
 
 
 def confusion_lines(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -207,16 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(confusion_lines(head)))
     print("\nThe rules alone (no learned head), same answers:\n")
     print("\n".join(detail_lines(rules)))
-    print(f"\nTargets (3-class >= {TARGETS['accuracy']}, binary >= {TARGETS['binary_accuracy']}, "
-          f"usr / usr_toxic within {TARGETS['rate_error']:.2f}), leave-one-source-out head:")
-    for source in loso:
-        missed = misses(head[source])
-        print(f"  {source:<26}{'met' if not missed else 'missed: ' + '; '.join(missed)}")
+    print()
+    print("\n".join(target_lines(head, list(loso), "leave-one-source-out head")))
     print(f"\nThe shipped scorer ({OFFLINE_SCORER}) on the held-out voices of "
           f"{args.held_out.name}, never trained on:\n")
     print("\n".join(detail_lines(fresh)))
     print()
     print("\n".join(confusion_lines(fresh)))
+    print()
+    print("\n".join(target_lines(fresh, sorted({i.source for i in held_out}), "held-out voices")))
     if fresh_rounds:
         print("\nThe same, pooled by the round each voice was written in (the data card dates "
               "them):\n")

@@ -70,9 +70,9 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     if XSTEST.is_dir():
         only += ["xstest_gpt4", "xstest_llama2orig"]
     out = tmp_path / "agreement.json"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
-                    "--xstest-dir", str(XSTEST), "--json", str(out), "--only", *only],
-                   check=True, capture_output=True)
+    printed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "offline_agreement.py"),
+                              "--xstest-dir", str(XSTEST), "--json", str(out), "--only", *only],
+                             check=True, capture_output=True, text=True).stdout
     results = json.loads(out.read_text())
     assert results["scorer"] == OFFLINE_SCORER
     held_out = results["leave_one_source_out"]
@@ -90,6 +90,14 @@ def test_agreement_per_source(tmp_path: Path) -> None:
     assert fresh["held-out voices (pooled)"]["n"] == len(held_out_rows)
     assert fresh["held-out voices (pooled)"]["accuracy"]["value"] >= 0.88
     assert fresh["held-out voices (pooled)"]["binary_accuracy"]["value"] >= 0.92
+    # the targets each held-out voice misses, a rate's error also counted in answers
+    lines = printed.split("held-out voices:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert {line.split()[0] for line in lines} == {r["source"] for r in held_out_rows}
+    for line in lines:
+        errors = fresh[line.split()[0]]["rate_error"].items()
+        off = [f"{rate} error {e['error']:+.3f} ({round(abs(e['error']) * e['n'])} of {e['n']} "
+               f"answers)" for rate, e in errors if abs(e["error"]) > 0.03]
+        assert all(o in line for o in off) and not (off and line.endswith(" met")), line
     rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
     assert set(rounds) == {"round 12"}
     assert rounds["round 12"]["n"] == len(held_out_rows)
