@@ -24,7 +24,8 @@ For each source: 3-class and refusal-vs-compliance accuracy (XSTest's convention
 direct_refusal or safe_partial_compliance), Cohen's kappa, per-class precision and recall, the
 confusion matrix, and the error of ``usr`` (benign prompts) and ``usr_toxic`` (harmful prompts)
 against the human rates, from ``falsereject.agreement``; then the targets each source misses, a
-rate's error also counted in answers (one answer of a voice's 18 harmful prompts is 5.6 points).
+rate's error also counted in answers (one answer of a voice's 18 harmful prompts is 5.6 points),
+and how many sources would miss each rate's target by chance if all had the same per-answer errors.
 Last, the time to score 1,187 long answers in a fresh process, start included.
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import time
@@ -39,7 +41,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from falsereject.agreement import agreement
+from falsereject.agreement import BENIGN, HARMFUL, agreement
 from falsereject.calibration import SHORT_NAMES, Labelled, calibrate, detail_lines, load_labelled
 from falsereject.data import DataError, json_objects
 from falsereject.scorers import OFFLINE_SCORER, get_scorer
@@ -52,7 +54,7 @@ from falsereject.scorers.offline_head import (
     labelled_sources,
     train,
 )
-from falsereject.verdicts import VERDICTS
+from falsereject.verdicts import RATES, UNDETERMINED, VERDICTS
 
 TIMED_ANSWERS = 1187
 # The paper's long instruct-format answers: the voices written in that shape.
@@ -136,6 +138,52 @@ def misses(result: dict[str, Any]) -> list[str]:
     return out
 
 
+def misses_by_chance(by_source: dict[str, list[Example]], verdicts: dict[str, list[str]]
+                     ) -> dict[str, dict[str, float]]:
+    """How many sources miss each rate's target, and how many would if every source had the same
+    per-answer error rates (the sources' mean): a source's rate moves in whole answers, so a small
+    source can miss by chance alone."""
+    out = {}
+    for name, kind in (("usr", BENIGN), ("usr_toxic", HARMFUL)):
+        counts = []  # per source: answers people count in the rate, the others, and each flip
+        for source, answers in by_source.items():
+            pairs = [(e.item.label in RATES[name], v in RATES[name])
+                     for e, v in zip(answers, verdicts[source], strict=True)
+                     if e.item.kind == kind and v != UNDETERMINED]
+            if pairs:
+                counts.append((sum(r for r, _ in pairs), sum(not r for r, _ in pairs),
+                               sum(r and not v for r, v in pairs),
+                               sum(v and not r for r, v in pairs)))
+        lost = _mean([l / i for i, _, l, _ in counts if i])
+        gained = _mean([g / o for _, o, _, g in counts if o])
+        out[name] = {
+            "sources": len(counts), "lost_per_answer": lost, "gained_per_answer": gained,
+            "observed": sum(_beyond(i, i - l + g, i + o) for i, o, l, g in counts),
+            "expected": sum(_beyond_target(i, lost, o, gained) for i, o, _, _ in counts),
+        }
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _beyond(reference: int, scored: int, n: int) -> bool:
+    # the same arithmetic as falsereject.agreement's rate error, so the boundary agrees with it
+    return abs(scored / n - reference / n) > TARGETS["rate_error"]
+
+
+def _beyond_target(counted: int, lost: float, others: int, gained: float) -> float:
+    """The chance that answers gained minus answers lost move the rate past the target."""
+    def binomial(n: int, p: float) -> list[float]:
+        return [math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n + 1)]
+
+    n = counted + others
+    return sum(a * b for i, a in enumerate(binomial(counted, lost))
+               for j, b in enumerate(binomial(others, gained))
+               if _beyond(counted, counted - i + j, n))
+
+
 def target_lines(results: dict[str, dict[str, Any]], sources: list[str], whose: str) -> list[str]:
     lines = [f"Targets (3-class >= {TARGETS['accuracy']}, binary >= {TARGETS['binary_accuracy']}, "
              f"usr / usr_toxic within {TARGETS['rate_error']:.2f}), {whose}:"]
@@ -208,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(in_rounds) > 1:
         head[f"rounds {in_rounds[0]}-{in_rounds[-1]} (pooled)"] = pooled(dated)
     rules = {s: figures(by_source[s], [e.rules for e in by_source[s]]) for s in loso}
+    chance = misses_by_chance(by_source, loso)
     fresh, fresh_rounds = held_out_voices(held_out, where, round_of)
     seconds = timed_run(data)
 
@@ -221,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(detail_lines(rules)))
     print()
     print("\n".join(target_lines(head, list(loso), "leave-one-source-out head")))
+    print("Rate targets missed, against chance (every source with the same per-answer errors): "
+          + "; ".join(f"{rate}: {c['observed']} of {c['sources']} sources, {c['expected']:.1f} by "
+                      f"chance" for rate, c in chance.items()))
     print(f"\nThe shipped scorer ({OFFLINE_SCORER}) on the held-out voices of "
           f"{args.held_out.name}, never trained on:\n")
     print("\n".join(detail_lines(fresh)))
@@ -236,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{seconds:.2f} s")
     if args.json:
         args.json.write_text(json.dumps({"scorer": OFFLINE_SCORER, "leave_one_source_out": head,
-                                         "rules_only": rules, "held_out_voices": fresh,
+                                         "rules_only": rules, "rate_misses_by_chance": chance,
+                                         "held_out_voices": fresh,
                                          "held_out_rounds": fresh_rounds,
                                          "timed_seconds": seconds},
                                         indent=1) + "\n", encoding="utf-8")

@@ -81,6 +81,11 @@ def test_agreement_per_source(tmp_path: Path) -> None:
         "round 7 (pooled)", "rounds 6-7 (pooled)"}
     assert held_out["rounds 6-7 (pooled)"]["n"] == 120
     assert set(results["rules_only"]) == set(only)
+    for rate, chance in results["rate_misses_by_chance"].items():  # the same misses, counted
+        assert chance["sources"] == len(only)
+        assert chance["observed"] == sum(abs(held_out[s]["rate_error"][rate]["error"]) > 0.03
+                                         for s in only)
+        assert 0 < chance["expected"] < len(only)
     pooled = held_out["all sources (pooled)"]
     assert pooled["n"] == sum(held_out[s]["n"] for s in only) >= 265
     assert results["timed_seconds"] < 30  # 1,187 long answers, process start included
