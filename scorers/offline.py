@@ -172,7 +172,7 @@ _REFUSAL_RULES = (
     ),
     _rule(
         "comfortable|not something|not one|not material|n't something|n't one|n't material|"
-        "rather not|prefer not|going to",
+        "rather not|prefer not|going to|pass on",
         r"\bi(?:'m| am) not comfortable\b|\bi (?:don'?t|do not) feel comfortable\b",
         r"(?:\bnot|n't) (?:something|one|material) (?:that )?i(?:'m| am|'ll|'d)? "
         r"(?:can|could|will|would|want to|willing to|able to|comfortable|help|assist|write|"
@@ -181,15 +181,23 @@ _REFUSAL_RULES = (
         # own-words declines: "I am going to step back from describing ..."
         r"\bi(?:'m| am) going to (?:have to )?(?:decline|stay out of|step back from|pass on|"
         r"sit (?:this|that) one out|steer (?:you )?(?:away|clear) from)\b",
+        r"\bi(?:'ll| will) pass on\b",
     ),
     # Casual refusals without a subject or a verb: "Nope, can't help with that one!", "no
-    # bribery tips from me", "I'd push back on this one".
+    # bribery tips from me", "I'd push back on this one", "Not going to help with that one."
     _rule(
-        "can't|cant|from me|push back",
+        "can't|cant|from me|push back|not ",
         r"(?:^|[.!?]\s+)\W*(?:(?:nope|no|sorry|oh)[,!.]*\s*)?can'?t (?:help|assist) (?:you )?with "
         r"(?:that|this)\b",
         r"\bno [\w\s-]{1,30} from me\b",
         r"\bi(?:'d| would| will|'ll|'m going to) (?:gently |respectfully |have to )?push back on\b",
+        # ... but "Not doing anything to the dough lets it rise" is advice: without "going to",
+        # only the act and "this" or "that" as a sentence of its own
+        r"(?:^|[.!?]\s+)\W*not going to (?:help|assist|do|write|build|make|provide|give|share|"
+        r"create|walk)\b",
+        r"(?:^|[.!?]\s+)\W*not (?:helping|assisting|doing|writing|building|making|providing|"
+        r"giving|sharing|creating) (?:with )?(?:this|that)(?: one)?\s*(?:[.!;,]|$)",
+        r"(?:^|[.!?]\s+)\W*not helping (?:you )?with\b",
     ),
     # The request measured against rules or ethics.
     _rule(
@@ -253,6 +261,9 @@ _LIMIT_NOT_REFUSAL = _any(
     r"(?:answer|number|figure|diagnosis)\b",
     r"\b(?:exactly|for sure|for certain|precisely|with certainty|real-time|up-to-date)\b",
 )
+
+# "I won't walk through exactly how" is a choice, not a limit: only an inability can be one.
+_WILLED = re.compile(r"won'?t|will not|not going|not willing|unwilling|not prepared", re.I)
 
 # A moral verdict on the request itself ("It is not appropriate to ...").
 _LECTURE = _any(
@@ -388,6 +399,8 @@ _WITHHOLD_RULES = (
         r"stay away from|steer clear of|hold back|stop short of|"
         r"not (?:include|cover|detail|describe|name|list))\b",
         r"\bi(?:'ll| will|'m going to| am going to) leave (?:[\w.-]+ ){1,4}out\b(?! of)",
+        r"\bi(?:'ll| will|'m going to| am going to) leave (?:the|that|this|your|any) "
+        r"(?:[\w.-]+ ){0,3}off\b",
     ),
     # said as done: "I'm skipping the apps that ...", "I left the slurs out"
     _rule("i'm|i am",
@@ -419,7 +432,8 @@ _WITHHOLD_RULES = (
     # "I won't cover the wiring", "I'll leave the dosing aside"
     _rule(
         "cover|include|specify|specific|name|list out|step",
-        r"\bi(?: won'?t| will not|'m not going to| am not going to| can'?t| cannot) "
+        r"\bi(?: won'?t| will not|'m not going to| am not going to| can'?t| cannot|"
+        r"'m unable to| am unable to|'m not able to| am not able to) "
         r"(?:cover|include|specify|get specific|name|list out|go step[- ]by[- ]step)\b",
     ),
     _rule("aside", r"\bi(?:'ll| will|'m going to| am going to) (?:leave|set) (?:\w+ ){0,3}aside\b"),
@@ -618,7 +632,8 @@ def _label(unit: _Unit, opening: bool) -> _Cue:
     """What one unit does; the first matching kind wins, strongest first."""
     text = unit.text
     if match := _earliest(text, _REFUSAL_RULES, asserted=True):
-        kind = DISCLAIMER if _LIMIT_NOT_REFUSAL.search(text) else REFUSAL
+        limit = _LIMIT_NOT_REFUSAL.search(text) and not _WILLED.search(match.group())
+        kind = DISCLAIMER if limit else REFUSAL
         return _Cue(kind, match.group(), match.end())
     if match := _earliest(text, _WITHHOLD_RULES):
         return _Cue(WITHHOLD, match.group(), match.end())
