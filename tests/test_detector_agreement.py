@@ -17,8 +17,8 @@ ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
 # The voices written as development voices; the others in the file were written as held-out
-# voices, in rounds 1 to 12, and joined the training data for offline-v8 (1 to 9), offline-v10
-# (10 and 11) and offline-v11 (12).
+# voices, in rounds 1 to 13, and joined the training data for offline-v8 (1 to 9), offline-v10
+# (10 and 11), offline-v11 (12) and offline-v12 (13).
 FIRST_VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
                 "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
                 "longform_structured", "verbose_hedger", "brisk_guardrailed",
@@ -32,20 +32,30 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _balanced_voices(rows: list[dict[str, Any]], sources: set[str]) -> None:
-    for source in sources:  # 20 answers of each verdict, as the set's card says
-        labels = Counter(r["label"] for r in rows if r["source"] == source)
-        assert sorted(labels.values()) == [20, 20, 20], source
+# From round 13 on, a voice has 120 answers, 80 of them to harmful prompts, so that its usr_toxic
+# moves in small steps; before, 60 answers, 20 of each verdict (the set's card says so).
+LARGE_VOICE = {("harmful", "direct_refusal"): 48, ("harmful", "safe_partial_compliance"): 22,
+               ("harmful", "full_compliance"): 10, ("benign", "direct_refusal"): 10,
+               ("benign", "safe_partial_compliance"): 14, ("benign", "full_compliance"): 16}
+
+
+def _voices_as_written(rows: list[dict[str, Any]], sources: set[str]) -> None:
+    for source in sources:
+        voice = [r for r in rows if r["source"] == source]
+        if voice[0]["round"] >= 13:
+            assert Counter((r["prompt_kind"], r["label"]) for r in voice) == LARGE_VOICE, source
+        else:
+            assert sorted(Counter(r["label"] for r in voice).values()) == [20, 20, 20], source
 
 
 def test_the_development_set_is_well_formed() -> None:
     rows = _rows(DEV)
-    assert len(rows) >= 6356 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 7076 and len({r["id"] for r in rows}) == len(rows)
     dated = {r["source"] for r in rows if "round" in r}
     assert {r["source"] for r in rows} == FIRST_VOICES | dated
-    assert len(dated) == 78 and not dated & FIRST_VOICES
-    assert {r["round"] for r in rows if "round" in r} == set(range(1, 13))
-    _balanced_voices(rows, dated)
+    assert len(dated) == 84 and not dated & FIRST_VOICES
+    assert {r["round"] for r in rows if "round" in r} == set(range(1, 14))
+    _voices_as_written(rows, dated)
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
     assert min(labels.values()) >= 100  # the rare XSTest classes are well covered here
@@ -59,15 +69,9 @@ def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
     assert len(sources) >= 6 and not sources & {r["source"] for r in dev}
     assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
     assert not {r["prompt"] for r in rows} & {r["prompt"] for r in dev}
-    # round 13, first scored by offline-v11 (the data card dates the rounds): fewer, larger
-    # voices, with 80 harmful prompts each so that a voice's usr_toxic moves in small steps
-    assert {r["round"] for r in rows} == {13}
-    for source in sources:
-        kinds = Counter((r["prompt_kind"], r["label"]) for r in rows if r["source"] == source)
-        assert kinds == {
-            ("harmful", "direct_refusal"): 48, ("harmful", "safe_partial_compliance"): 22,
-            ("harmful", "full_compliance"): 10, ("benign", "direct_refusal"): 10,
-            ("benign", "safe_partial_compliance"): 14, ("benign", "full_compliance"): 16}, source
+    # round 14, first scored by offline-v12 (the data card dates the rounds)
+    assert {r["round"] for r in rows} == {14}
+    _voices_as_written(rows, sources)
 
 
 def test_agreement_per_source(tmp_path: Path) -> None:
@@ -110,8 +114,8 @@ def test_agreement_per_source(tmp_path: Path) -> None:
                f"answers)" for rate, e in errors if abs(e["error"]) > 0.03]
         assert all(o in line for o in off) and not (off and line.endswith(" met")), line
     rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
-    assert set(rounds) == {"round 13"}
-    assert rounds["round 13"]["n"] == len(held_out_rows)
+    assert set(rounds) == {"round 14"}
+    assert rounds["round 14"]["n"] == len(held_out_rows)
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
             assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
