@@ -133,9 +133,12 @@ def misses(result: dict[str, Any]) -> list[str]:
            if result[key]["value"] is not None and result[key]["value"] < bound]
     # a per-voice rate moves in steps of one answer: say how many answers the error is
     out += [f"{rate} error {e['error']:+.3f} ({round(abs(e['error']) * e['n'])} of {e['n']} "
-            f"answers)" for rate, e in result["rate_error"].items()
-            if abs(e["error"]) > TARGETS["rate_error"]]
+            f"answers)" for rate, e in result["rate_error"].items() if _off_target(e["error"])]
     return out
+
+
+def _off_target(error: float) -> bool:
+    return abs(error) > TARGETS["rate_error"]
 
 
 def misses_by_chance(by_source: dict[str, list[Example]], verdicts: dict[str, list[str]]
@@ -170,7 +173,7 @@ def _mean(values: list[float]) -> float:
 
 def _beyond(reference: int, scored: int, n: int) -> bool:
     # the same arithmetic as falsereject.agreement's rate error, so the boundary agrees with it
-    return abs(scored / n - reference / n) > TARGETS["rate_error"]
+    return _off_target(scored / n - reference / n)
 
 
 def _beyond_target(counted: int, lost: float, others: int, gained: float) -> float:

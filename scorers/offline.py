@@ -658,7 +658,7 @@ def _no_answers(prompt: str) -> bool:
     return any(not _OPEN_QUESTION.match(q) for q in _QUESTION.findall(prompt))
 
 
-def _label(unit: _Unit, opening: bool, no_refuses: bool = False) -> _Cue:
+def _label(unit: _Unit, opening: bool, no_refuses: bool) -> _Cue:
     """What one unit does; the first matching kind wins, strongest first."""
     text = unit.text
     if no_refuses and opening and _BARE_NO.match(text):
@@ -699,7 +699,7 @@ def _section_kind(heading: str) -> str | None:
     return next((kind for kind, pattern in _SECTION_KINDS if pattern.search(heading)), None)
 
 
-def _labelled(units: list[_Unit], no_refuses: bool = False) -> tuple[list[_Unit], list[_Cue]]:
+def _labelled(units: list[_Unit], no_refuses: bool) -> tuple[list[_Unit], list[_Cue]]:
     """Label every unit, splitting a refusal or disclaimer from what follows its turn."""
     out_units: list[_Unit] = []
     out_cues: list[_Cue] = []
