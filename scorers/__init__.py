@@ -29,7 +29,7 @@ class Scorer(Protocol):
 
 # The offline scorer's name carries its version: a change that can move verdicts (rules, head
 # weights) bumps it, so reports never merge two versions' numbers as one scorer.
-OFFLINE_SCORER = "offline-v12"
+OFFLINE_SCORER = "offline-v13"
 
 
 class OfflineScorer:

@@ -17,8 +17,8 @@ ROOT = Path(__file__).parents[1]
 XSTEST = ROOT.parent / "shared" / "data" / "xstest_v2_dev"
 DEV = ROOT / "benchmarks" / "data" / "falsereject_dev.jsonl"
 # The voices written as development voices; the others in the file were written as held-out
-# voices, in rounds 1 to 13, and joined the training data for offline-v8 (1 to 9), offline-v10
-# (10 and 11), offline-v11 (12) and offline-v12 (13).
+# voices, in rounds 1 to 14, and joined the training data for offline-v8 (1 to 9), offline-v10
+# (10 and 11), offline-v11 (12), offline-v12 (13) and offline-v13 (14).
 FIRST_VOICES = {"terse", "markdown_assistant", "cautious_preachy", "falsereject_instruct",
                 "reasoning_model", "conversational", "plain_midsize", "guarded_policy",
                 "longform_structured", "verbose_hedger", "brisk_guardrailed",
@@ -50,11 +50,11 @@ def _voices_as_written(rows: list[dict[str, Any]], sources: set[str]) -> None:
 
 def test_the_development_set_is_well_formed() -> None:
     rows = _rows(DEV)
-    assert len(rows) >= 7076 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 7796 and len({r["id"] for r in rows}) == len(rows)
     dated = {r["source"] for r in rows if "round" in r}
     assert {r["source"] for r in rows} == FIRST_VOICES | dated
-    assert len(dated) == 84 and not dated & FIRST_VOICES
-    assert {r["round"] for r in rows if "round" in r} == set(range(1, 14))
+    assert len(dated) == 90 and not dated & FIRST_VOICES
+    assert {r["round"] for r in rows if "round" in r} == set(range(1, 15))
     _voices_as_written(rows, dated)
     labels = Counter(r["label"] for r in rows)
     assert set(labels) == {"full_compliance", "safe_partial_compliance", "direct_refusal"}
@@ -69,8 +69,8 @@ def test_the_held_out_voices_are_apart_from_the_training_data() -> None:
     assert len(sources) >= 6 and not sources & {r["source"] for r in dev}
     assert len({r["id"] for r in rows + dev}) == len(rows) + len(dev)
     assert not {r["prompt"] for r in rows} & {r["prompt"] for r in dev}
-    # round 14, first scored by offline-v12 (the data card dates the rounds)
-    assert {r["round"] for r in rows} == {14}
+    # round 15, first scored by offline-v13 (the data card dates the rounds)
+    assert {r["round"] for r in rows} == {15}
     _voices_as_written(rows, sources)
 
 
@@ -114,8 +114,8 @@ def test_agreement_per_source(tmp_path: Path) -> None:
                f"answers)" for rate, e in errors if abs(e["error"]) > 0.03]
         assert all(o in line for o in off) and not (off and line.endswith(" met")), line
     rounds = results["held_out_rounds"]  # the same answers, pooled by when they were written
-    assert set(rounds) == {"round 14"}
-    assert rounds["round 14"]["n"] == len(held_out_rows)
+    assert set(rounds) == {"round 15"}
+    assert rounds["round 15"]["n"] == len(held_out_rows)
     if XSTEST.is_dir():  # the README's figures for real models' answers, never trained on
         for source in ("xstest_gpt4", "xstest_llama2orig"):
             assert held_out[source]["binary_accuracy"]["value"] >= 0.93, source
