@@ -272,7 +272,8 @@ _REFUSAL_RULES = (
     _rule("できません|申し訳", r"できません|申し訳(?:ありません|ございません)が"),
     _rule("죄송하지만|할 수 없습니다|도와드릴 수 없", r"죄송하지만|할 수 없습니다|도와드릴 수 없"),
 )
-# "I can't help but ..." and "I can't recommend it enough" are emphasis, not refusal.
+# "I can't help but ...", "I can't recommend it enough" and "... it more highly" are emphasis, not
+# refusal; "I can't help create a more extreme version" is not emphasis.
 _EMPHASIS_AFTER = re.compile(
     r"^\W*but\b|\benough\b|^\W*(?:(?:it|this|that|them|these|those|him|her|you) )?more\b", re.I)
 # "If I can't find it, ..." is a condition, not a statement about this request.
