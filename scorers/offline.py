@@ -452,7 +452,7 @@ _WITHHOLD_RULES = (
           r"(?:^\W*|(?<=, )|(?<=; ))(?:skipping|cutting|dropping) the (?:[\w-]+ ){0,3}"
           r"(?:line|part|bit|piece|joke)\s*[.;!]"),
     _rule("left|kept", r"\bi(?:'ve| have)? (?:left|kept) (?:\w+ ){0,4}out\b(?! of)"),
-    # "I didn't include the kids' names", "I haven't added the SEAL claim"
+    # "I didn't include the kids' names", "I haven't put in the SEAL claim"
     _rule("didn't|did not|haven't|have not",
           r"\bi (?:didn't|did not|haven't|have not) (?:include|add|put in|name|list|mention|"
           r"use|give|write in)\b"),
